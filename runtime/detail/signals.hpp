@@ -1,0 +1,34 @@
+// runtime/detail/signals.hpp — the stack-overflow and SIGQUIT handlers and
+// the fiber dump they share with the deadlock report and goro::dump_fibers.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/detail/fiber.hpp"
+
+namespace goro::detail {
+
+// A per-worker alternate signal stack, so the SIGSEGV handler can run when a
+// fiber has exhausted its own stack. Installed for the lifetime of the object.
+class signal_stack {
+public:
+    signal_stack();
+    ~signal_stack();
+    signal_stack(const signal_stack&) = delete;
+    signal_stack& operator=(const signal_stack&) = delete;
+
+private:
+    void* memory_ = nullptr;
+    bool installed_ = false;
+};
+
+// SIGSEGV/SIGBUS (stack overflow) and SIGQUIT (dump and exit), once per process.
+void install_signal_handlers();
+
+// Dumps, formatted without allocating so they can run in signal handlers.
+void dump_one_fiber_to_fd(int fd, const fiber* f, std::int64_t now_coarse_ns) noexcept;
+void dump_all_fibers_to_fd(int fd) noexcept;
+
+std::int64_t coarse_clock_ns() noexcept;
+
+}  // namespace goro::detail

@@ -1,0 +1,55 @@
+// runtime/detail/timer.hpp — per-worker timer heaps (Go's P-local timers).
+//
+// Invariants:
+//   - A timer_node is in at most one heap; `heap_index` is its slot there, or
+//     -1 when it is in none. Both change only under that heap's lock.
+//   - `earliest_ns` mirrors the root's deadline (INT64_MAX when empty) so
+//     idle workers can find the nearest deadline of every heap without
+//     taking any lock. It is written under the lock, read racily.
+//   - fire() runs with the heap's lock held, on whichever worker found the
+//     timer expired. It must be short and must not take a timer-heap lock or
+//     any lock that is held while calling add or remove.
+//   - The heap is 4-ary, as Go's: shallower than binary, and the four
+//     children of a node share a cache line of pointers.
+#pragma once
+
+#include <atomic>
+#include <climits>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/detail/spinlock.hpp"
+
+namespace goro::detail {
+
+struct timer_heap;
+
+struct timer_node {
+    std::int64_t when_ns = 0;               // steady-clock deadline
+    void (*fire)(timer_node*) = nullptr;    // called once when expired
+    timer_heap* heap = nullptr;             // guarded by heap->lock
+    std::int32_t heap_index = -1;           // guarded by heap->lock
+};
+
+struct timer_heap {
+    spinlock lock;
+    std::vector<timer_node*> nodes;
+    std::atomic<std::int64_t> earliest_ns{INT64_MAX};
+
+    void add(timer_node* t);        // takes the lock
+    bool remove(timer_node* t);     // takes the lock; false if t is in no heap
+    // Fire every timer due at now_ns; returns how many fired. With try_only,
+    // gives up at once when another thread holds the lock.
+    int run_expired(std::int64_t now_ns, bool try_only);
+
+private:
+    void add_locked(timer_node* t);
+    void remove_at_locked(std::size_t i);
+    void sift_up(std::size_t i);
+    void sift_down(std::size_t i);
+    void publish_earliest() noexcept {
+        earliest_ns.store(nodes.empty() ? INT64_MAX : nodes.front()->when_ns, std::memory_order_release);
+    }
+};
+
+}  // namespace goro::detail

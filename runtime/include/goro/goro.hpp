@@ -1,0 +1,7 @@
+// goro/goro.hpp — the umbrella header: goroutines, channels, select, timers,
+// sync and the netpoller for C++20. See README.md and docs/.
+#pragma once
+
+#include <goro/panic.hpp>
+#include <goro/runtime.hpp>
+#include <goro/sync.hpp>

@@ -1,0 +1,32 @@
+// goro/wait_group.hpp — sync.WaitGroup.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace goro {
+
+// Waits for a collection of fibers (or threads) to finish. add(n) before
+// starting them, done() as each finishes, wait() until the counter is zero.
+// A counter that would go negative throws goro::panic_error
+// ("sync: negative WaitGroup counter") and is left unchanged.
+//
+// It is cache-line aligned: done() from many workers hammers its state word,
+// which must not share a line with the waiter's other locals.
+class alignas(64) wait_group {
+public:
+    wait_group() = default;
+    wait_group(const wait_group&) = delete;
+    wait_group& operator=(const wait_group&) = delete;
+
+    void add(std::int64_t delta);
+    void done() { add(-1); }
+    void wait();
+
+private:
+    // High 32 bits: the counter; low 32 bits: the number of waiters.
+    std::atomic<std::uint64_t> state_{0};
+    std::uint32_t sema_ = 0;
+};
+
+}  // namespace goro
