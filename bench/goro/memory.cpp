@@ -1,0 +1,64 @@
+// memory: n parked fibers; prints the growth of the resident set (VmRSS) per
+// fiber, and on a second line the growth of the page tables (VmPTE) per
+// fiber: every fiber stack is its own mapping, whose page-table pages RSS
+// does not count. Both are read from /proc/self/status: the baseline before
+// spawning, the second reading once every fiber has signalled it is about to
+// block, plus a 100 ms settle. Then the fibers are released and joined.
+// Go counterpart: bench/go/memory/main.go.
+//
+// NOTE: BENCHMARKS.md parks each task on a channel receive. goro has no
+// channels yet, so each fiber parks on a shared goro::wait_group instead
+// (`release`, the stand-in for Go's `<-release`); switch to a
+// goro::chan<> receive when channels land.
+//
+// Usage: bench_memory [n]   (run with n = 100,000 and 1,000,000; default 100,000)
+#include <goro/goro.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+// The field `key` ("VmRSS", "VmPTE") of /proc/self/status, in bytes.
+static long long status_bytes(std::string_view key) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':')
+      return std::stoll(line.substr(key.size() + 1)) * 1024;  // "VmRSS:   1234 kB"
+  }
+  std::fprintf(stderr, "memory: no %.*s in /proc/self/status\n",
+               static_cast<int>(key.size()), key.data());
+  std::exit(1);
+}
+
+int main(int argc, char** argv) {
+  const int n = argc > 1 ? std::atoi(argv[1]) : 100'000;
+  return goro::run([&] {
+    const long long rss_before = status_bytes("VmRSS");
+    const long long pte_before = status_bytes("VmPTE");
+
+    goro::wait_group ready, release, finished;
+    release.add(1);
+    ready.add(n);
+    finished.add(n);
+    for (int i = 0; i < n; ++i) {
+      goro::go([&] {
+        ready.done();
+        release.wait();  // stand-in for a channel receive, see the note above
+        finished.done();
+      });
+    }
+    ready.wait();
+    goro::sleep_for(std::chrono::milliseconds(100));  // let the last ones park
+    const long long rss_after = status_bytes("VmRSS");
+    const long long pte_after = status_bytes("VmPTE");
+
+    std::printf("memory %.1f bytes/task\n", double(rss_after - rss_before) / n);
+    std::printf("memory_pte %.1f bytes/task\n", double(pte_after - pte_before) / n);
+
+    release.done();
+    finished.wait();
+  });
+}
