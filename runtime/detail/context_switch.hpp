@@ -69,6 +69,15 @@ inline void asan_finish_switch(void* fake_stack_save, stack_bounds* came_from) n
 #endif
 }
 
+inline void asan_unpoison(const void* low, std::size_t size) noexcept {
+#ifdef GORO_ASAN
+    __asan_unpoison_memory_region(low, size);
+#else
+    (void)low;
+    (void)size;
+#endif
+}
+
 inline void* tsan_current_fiber() noexcept {
 #ifdef GORO_TSAN
     return __tsan_get_current_fiber();

@@ -237,6 +237,9 @@ bool make_runnable(fiber* f, bool next) noexcept {
 void ready(fiber* waiter) noexcept {
     if (waiter->is_thread) {
         auto* p = static_cast<thread_parker*>(waiter);
+        // The waker, not the thread, un-counts it: from this moment the
+        // thread can act, and the deadlock check must know at once.
+        parked_threads.fetch_sub(1, std::memory_order_acq_rel);
         p->wakeup.store(1, std::memory_order_release);
         futex_wake(p->wakeup, 1);
         return;
@@ -560,8 +563,11 @@ bool worker_loop::check_deadlock() {
 // ---------------------------------------------------------------- lifetime
 
 void finish_fiber(worker& w, fiber* f) noexcept {
-    tsan_destroy_fiber(f->tsan_fiber);
-    f->tsan_fiber = nullptr;
+    // The TSan context stays with the stack for the next fiber (creating one
+    // costs about half a millisecond); run_main destroys them all at the end.
+    // ASan still has the redzones of the frames that never returned
+    // (fiber_main's) poisoned: clear them before the stack is reused.
+    asan_unpoison(f->stack_low, f->stack_size);
     f->asan_fake_stack = nullptr;
     f->state.store(fiber_state::dead, std::memory_order_release);
     f->reason.store(wait_reason::none, std::memory_order_relaxed);
@@ -692,7 +698,7 @@ void start_fiber(fiber* f, void (*run_and_destroy)(void*)) noexcept {
     char* top = f->callable_on_heap ? reinterpret_cast<char*>(f) : static_cast<char*>(f->callable);
     top = reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(top) & ~std::uintptr_t{15});
     f->context = ctx::make_fcontext(top, static_cast<std::size_t>(top - f->stack_low), &fiber_main);
-    f->tsan_fiber = tsan_create_fiber();
+    if (!f->tsan_fiber) f->tsan_fiber = tsan_create_fiber();
     f->waiting_since_ns.store(0, std::memory_order_relaxed);
     f->state.store(fiber_state::runnable, std::memory_order_release);
     if (w)
@@ -719,8 +725,9 @@ void park(wait_reason reason, park_commit commit, void* arg) {
         if (!commit || commit(arg)) {
             while (p->wakeup.load(std::memory_order_acquire) == 0) futex_wait(p->wakeup, 0, -1);
             p->wakeup.store(0, std::memory_order_relaxed);
+        } else {
+            parked_threads.fetch_sub(1, std::memory_order_acq_rel);  // nobody will ready us
         }
-        parked_threads.fetch_sub(1, std::memory_order_acq_rel);
         p->reason.store(wait_reason::none, std::memory_order_relaxed);
         return;
     }

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <new>
 
+#include "runtime/detail/context_switch.hpp"
 #include "runtime/detail/fatal.hpp"
 #include "runtime/detail/signals.hpp"
 
@@ -110,6 +111,8 @@ stack_slab* stack_pool::new_slab(std::size_t usable, std::size_t slots) {
     }
     // Transparent huge pages would turn each touched stack top into 2 MiB.
     madvise(mem, bytes, MADV_NOHUGEPAGE);
+    // A previous runtime's fibers may have left ASan poison on these addresses.
+    asan_unpoison(mem, bytes);
 
     auto* slab = new stack_slab;
     slab->base = static_cast<char*>(mem);

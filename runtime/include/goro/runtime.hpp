@@ -174,11 +174,32 @@ void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8
                                          std::forward<A6>(a6), std::forward<A7>(a7), std::forward<A8>(a8)));
 }
 
-// goro::go(options, f, args...): the same with per-fiber options (stack size,
-// name). Arguments are bound into one callable first, so any count works.
+// goro::go(options, f, args...): the same with per-fiber options (stack
+// size, name), for up to four arguments.
 template <class F>
 void go(const spawn_options& options, F&& f, GORO_SPAWN_SITE) {
     detail::spawn_task(options, site, detail::bind_task(std::forward<F>(f)));
+}
+template <class F, class A1>
+void go(const spawn_options& options, F&& f, A1&& a1, GORO_SPAWN_SITE) {
+    detail::spawn_task(options, site, detail::bind_task(std::forward<F>(f), std::forward<A1>(a1)));
+}
+template <class F, class A1, class A2>
+void go(const spawn_options& options, F&& f, A1&& a1, A2&& a2, GORO_SPAWN_SITE) {
+    detail::spawn_task(options, site,
+                       detail::bind_task(std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2)));
+}
+template <class F, class A1, class A2, class A3>
+void go(const spawn_options& options, F&& f, A1&& a1, A2&& a2, A3&& a3, GORO_SPAWN_SITE) {
+    detail::spawn_task(options, site,
+                       detail::bind_task(std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                                         std::forward<A3>(a3)));
+}
+template <class F, class A1, class A2, class A3, class A4>
+void go(const spawn_options& options, F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, GORO_SPAWN_SITE) {
+    detail::spawn_task(options, site,
+                       detail::bind_task(std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                                         std::forward<A3>(a3), std::forward<A4>(a4)));
 }
 #undef GORO_SPAWN_SITE
 
