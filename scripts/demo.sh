@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The demo: build goro (release), run the side-by-side benchmarks against Go
+# once, then an example program. Installs its Debian packages first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh bench
+if [[ ! -f build-release/build.ninja ]]; then
+  meson setup build-release --buildtype=release >/dev/null
+fi
+ninja -C build-release
+
+echo
+echo "== goro against Go, side by side (bench/compare.sh --quick)"
+bench/compare.sh --quick build-release
+
+echo
+echo "== examples/hello"
+build-release/examples/hello

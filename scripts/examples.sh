@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Build every example in the given build dir (default: build) and run each
+# that finishes on its own; a non-zero exit fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:-build}
+ninja -C "$dir" >/dev/null
+status=0
+for exe in "$dir"/examples/*; do
+  [[ -f "$exe" && -x "$exe" ]] || continue
+  name=$(basename "$exe")
+  if timeout 120 "$exe" >/tmp/goro-example-"$name".out 2>&1; then
+    echo "example $name: ok"
+  else
+    echo "example $name: FAILED"; cat /tmp/goro-example-"$name".out; status=1
+  fi
+done
+exit $status

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages goro needs to build, test and benchmark.
+# Idempotent: packages already installed are not fetched again.
+#   scripts/install-deps.sh            build + test dependencies
+#   scripts/install-deps.sh bench      also Go, for the side-by-side benchmarks
+set -euo pipefail
+
+packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev doctest-dev)
+if [[ "${1:-}" == bench ]]; then
+  packages+=(golang-go)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo=sudo; fi
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
