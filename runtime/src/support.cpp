@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -32,24 +33,32 @@ void write_stderr(const char* s) noexcept {
     }
 }
 
+namespace {
+
+// The first fatal error is the one reported: two workers that hit the same
+// limit at once must not interleave their messages.
+std::atomic<bool> fatal_in_progress{false};
+
+void wait_for_first_fatal() noexcept {
+    for (;;) pause();
+}
+
+}  // namespace
+
 void fatal_exit(const char* message) noexcept {
+    if (fatal_in_progress.exchange(true)) wait_for_first_fatal();
     std::fflush(nullptr);
-    write_stderr("fatal error: ");
-    write_stderr(message);
-    write_stderr("\n");
+    char text[1024];
+    std::snprintf(text, sizeof text, "fatal error: %s\n", message);
+    write_stderr(text);
     _exit(2);
 }
 
 void fatal_abort(const char* message, const char* file, int line) noexcept {
-    char where[64];
-    std::snprintf(where, sizeof where, "%d", line);
-    write_stderr("fatal error: ");
-    write_stderr(message);
-    write_stderr("\n\tat ");
-    write_stderr(file);
-    write_stderr(":");
-    write_stderr(where);
-    write_stderr("\n");
+    if (fatal_in_progress.exchange(true)) wait_for_first_fatal();
+    char text[1024];
+    std::snprintf(text, sizeof text, "fatal error: %s\n\tat %s:%d\n", message, file, line);
+    write_stderr(text);
     std::abort();
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <cstdint>
 #include <sstream>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "support/dump.hpp"
+#include "support/procs.hpp"
 #include "support/stack_use.hpp"
 #include "support/subprocess.hpp"
 
@@ -164,6 +166,27 @@ GORO_SCENARIO(small_stack_overflow) {
         options.stack_size = 64 * 1024;
         emit("spawn_line", __LINE__); goro::go(options, [] { emit("overflowing", id()); goro_test::burn_stack(512); });
         return sleep_then_fail();
+    });
+}
+
+// Forced into the mprotect fallback that kernels without MADV_GUARD_INSTALL
+// use, every guarded stack costs two mappings; parking more fibers than
+// vm.max_map_count allows must stop the program with a clear error rather
+// than run a stack without its guard.
+GORO_SCENARIO(guard_pages_exhaust_map_count) {
+    int max_map_count = 65530;
+    if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+        if (std::fscanf(f, "%d", &max_map_count) != 1) max_map_count = 65530;
+        std::fclose(f);
+    }
+    const int fibers = max_map_count / 2 + 1000;
+    return goro::run(goro::config{.procs = 2}, [fibers] {
+        goro::wait_group release;
+        release.add(1);
+        for (int i = 0; i < fibers; ++i) goro::go([&release] { release.wait(); });
+        emit("spawned_all", 1);
+        release.done();
+        return 3;
     });
 }
 
@@ -341,6 +364,21 @@ TEST_CASE("a fiber spawned with a 64 KiB stack overflows it when it uses 512 KiB
     REQUIRE(e != nullptr);
     CHECK(site_is(e->spawned_at, this_file, static_cast<long>(emitted(r.out, "spawn_line"))));
 }
+
+// ThreadSanitizer cannot track more than 8,128 threads and fibers at once, far
+// fewer than the ~32,000 stacks this scenario needs; it runs in the plain and
+// ASan+UBSan builds.
+#if !goro_test_tsan
+TEST_CASE("without MADV_GUARD_INSTALL, running out of mappings for guard pages is a clear fatal error") {
+    const proc_result r = run_self("guard_pages_exhaust_map_count", {"GORO_STACK_GUARD=mprotect"},
+                                   std::chrono::seconds(300));
+    INFO(goro_test::describe(r));
+    CHECK(r.exit_status == 2);
+    CHECK(first_line(r.err).rfind("fatal error: cannot install a stack guard page", 0) == 0);
+    CHECK(contains(r.err, "vm.max_map_count"));
+    CHECK(emitted(r.out, "spawned_all") == 0);
+}
+#endif
 
 TEST_CASE("unlocking an unlocked mutex is a fatal error with exit status 2") {
     for (const char* scenario : {"unlock_of_unlocked_mutex", "double_unlock_of_mutex"}) {

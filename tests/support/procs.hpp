@@ -35,6 +35,19 @@ inline bool long_mode() {
     return v != nullptr && std::strcmp(v, "1") == 0;
 }
 
+// goro_test_tsan: 1 in a ThreadSanitizer build (for the few tests TSan cannot
+// host at all, such as tens of thousands of live fibers).
+#if defined(__SANITIZE_THREAD__)
+#define goro_test_tsan 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define goro_test_tsan 1
+#endif
+#endif
+#ifndef goro_test_tsan
+#define goro_test_tsan 0
+#endif
+
 // True in a build instrumented by ThreadSanitizer or AddressSanitizer.
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 inline constexpr bool sanitized = true;
