@@ -282,6 +282,12 @@ private:
             const switch_request request = *static_cast<switch_request*>(back.data);
             switch (request.kind) {
             case switch_kind::yield:
+                if (nothing_else_to_run()) {
+                    // find_runnable would pop f straight back: skip the
+                    // queue round trip, not the switch.
+                    ++w_.schedule_tick;
+                    continue;
+                }
                 f->state.store(fiber_state::runnable, std::memory_order_relaxed);
                 make_runnable(f, false);
                 return;
@@ -297,6 +303,15 @@ private:
                 continue;  // commit declined: resume f at once
             }
         }
+    }
+
+    // True when a yielding fiber would be the next one picked anyway: no
+    // local or global work, no timer of ours due, not stopping.
+    bool nothing_else_to_run() {
+        if (!w_.runq.empty() || s_.global_queue.size_approx() != 0) return false;
+        if (s_.stopping.load(std::memory_order_relaxed)) return false;
+        std::int64_t when = w_.timers.earliest_ns.load(std::memory_order_relaxed);
+        return when == INT64_MAX || when > steady_now_ns();
     }
 
     fiber* found(fiber* f) {
