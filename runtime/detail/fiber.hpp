@@ -75,6 +75,7 @@ struct alignas(64) fiber {
     void* callable = nullptr;
     eh_globals exceptions;
     fiber* next_free = nullptr;  // stack pool link while dead
+    struct local_slots* locals = nullptr;  // goro::fiber_local values, created on first use
     bool callable_on_heap = false;  // too large for the stack top
 
     // --- read by others (dump, ready, steal) ---

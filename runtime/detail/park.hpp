@@ -34,6 +34,9 @@ void park(wait_reason reason, park_commit commit, void* arg);
 // from fibers, the scheduler stack (timer callbacks) and plain threads.
 void ready(fiber* waiter) noexcept;
 
+// Destroy the fiber's goro::fiber_local values (at its exit).
+void destroy_fiber_locals(fiber* f) noexcept;
+
 // Let the readied fiber run before the caller (semaphore hand-off): the
 // caller goes to the back of its worker's queue. No-op on a plain thread.
 void yield_to_readied() noexcept;

@@ -148,6 +148,9 @@ void fiber_main(ctx::transfer_t from) noexcept {
     asan_finish_switch(nullptr, nullptr);
     try {
         self->run_and_destroy(self->callable);
+        // fiber_local values die with the fiber, on its own stack: their
+        // destructors may park or throw like any fiber code.
+        destroy_fiber_locals(self);
     } catch (...) {
         report_panic(self);
     }
