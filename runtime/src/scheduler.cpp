@@ -326,19 +326,25 @@ private:
         return f;
     }
 
+    // The clock is read at most once per pass of find_runnable, and only
+    // when some timer is pending: a vDSO clock read costs 20-50 ns here.
+    std::int64_t pass_now_ = -1;
+    std::int64_t now() {
+        if (pass_now_ < 0) pass_now_ = steady_now_ns();
+        return pass_now_;
+    }
+
     void run_own_timers() {
         if (w_.timers.earliest_ns.load(std::memory_order_relaxed) == INT64_MAX) return;
-        w_.timers.run_expired(steady_now_ns(), false);
+        w_.timers.run_expired(now(), false);
     }
 
     // Timers of a busy worker must not wait for it to get round to them.
     int run_expired_timers_everywhere() {
         int fired = 0;
-        std::int64_t now = -1;
         for (auto& v : s_.workers) {
             if (v->timers.earliest_ns.load(std::memory_order_acquire) == INT64_MAX) continue;
-            if (now < 0) now = steady_now_ns();
-            fired += v->timers.run_expired(now, v.get() != &w_);
+            fired += v->timers.run_expired(now(), v.get() != &w_);
         }
         return fired;
     }
@@ -371,7 +377,8 @@ private:
                 if (&victim == &w_) continue;
                 if (s_.stopping.load(std::memory_order_relaxed)) return nullptr;
                 // Timers of a busy worker must not wait for it: run them here.
-                if (victim.timers.run_expired(steady_now_ns(), true) > 0) {
+                if (victim.timers.earliest_ns.load(std::memory_order_relaxed) != INT64_MAX &&
+                    victim.timers.run_expired(steady_now_ns(), true) > 0) {
                     if (fiber* f = w_.runq.pop()) return f;
                 }
                 if (fiber* f = w_.runq.steal_from(victim.runq, last_round)) return f;
@@ -404,9 +411,10 @@ private:
     fiber* spin_for_work() {
         const std::int64_t until = steady_now_ns() + spin_budget_ns;
         do {
-            for (int i = 0; i < 64; ++i) cpu_relax();
+            for (int i = 0; i < 256; ++i) cpu_relax();
             if (s_.stopping.load(std::memory_order_relaxed)) return nullptr;
             if (any_work_visible()) {
+                pass_now_ = -1;
                 run_own_timers();
                 if (fiber* f = w_.runq.pop()) return f;
                 if (fiber* f = take_from_global()) return f;
@@ -505,6 +513,7 @@ private:
     fiber* find_runnable() {
         for (;;) {
             if (s_.stopping.load(std::memory_order_acquire)) return nullptr;
+            pass_now_ = -1;
             run_own_timers();
             if (++w_.schedule_tick % global_queue_check_interval == 0) {
                 fiber* f = nullptr;
@@ -819,7 +828,6 @@ void sleep_until_steady(std::int64_t deadline_ns) {
         }
         return;
     }
-    if (deadline_ns <= steady_now_ns()) return;
     sleep_timer t;
     t.when_ns = deadline_ns;
     t.fire = &wake_sleeper;
@@ -838,6 +846,7 @@ void sleep_until_steady(std::int64_t deadline_ns) {
 }
 
 void sleep_for_ns(std::int64_t ns) { sleep_until_steady(steady_now_ns() + ns); }
+
 
 int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
              const std::source_location& site) {

@@ -15,7 +15,7 @@ void timer_heap::add(timer_node* t) {
 void timer_heap::add_locked(timer_node* t) {
     t->heap = this;
     t->heap_index = static_cast<std::int32_t>(nodes.size());
-    nodes.push_back(t);
+    nodes.push_back({t->when_ns, t});
     sift_up(nodes.size() - 1);
     publish_earliest();
 }
@@ -29,16 +29,16 @@ bool timer_heap::remove(timer_node* t) {
 }
 
 void timer_heap::remove_at_locked(std::size_t i) {
-    timer_node* gone = nodes[i];
-    timer_node* last = nodes.back();
+    timer_node* gone = nodes[i].node;
+    entry last = nodes.back();
     nodes.pop_back();
     gone->heap_index = -1;
     gone->heap = nullptr;
     if (i == nodes.size()) return;  // removed the last slot
     nodes[i] = last;
-    last->heap_index = static_cast<std::int32_t>(i);
+    last.node->heap_index = static_cast<std::int32_t>(i);
     sift_up(i);
-    sift_down(static_cast<std::size_t>(last->heap_index));
+    sift_down(static_cast<std::size_t>(last.node->heap_index));
 }
 
 int timer_heap::run_expired(std::int64_t now_ns, bool try_only) {
@@ -49,8 +49,8 @@ int timer_heap::run_expired(std::int64_t now_ns, bool try_only) {
         lock.lock();
     }
     int fired = 0;
-    while (!nodes.empty() && nodes.front()->when_ns <= now_ns) {
-        timer_node* t = nodes.front();
+    while (!nodes.empty() && nodes.front().when_ns <= now_ns) {
+        timer_node* t = nodes.front().node;
         remove_at_locked(0);
         t->fire(t);
         ++fired;
@@ -61,35 +61,35 @@ int timer_heap::run_expired(std::int64_t now_ns, bool try_only) {
 }
 
 void timer_heap::sift_up(std::size_t i) {
-    timer_node* t = nodes[i];
+    entry t = nodes[i];
     while (i > 0) {
         std::size_t parent = (i - 1) / 4;
-        if (nodes[parent]->when_ns <= t->when_ns) break;
+        if (nodes[parent].when_ns <= t.when_ns) break;
         nodes[i] = nodes[parent];
-        nodes[i]->heap_index = static_cast<std::int32_t>(i);
+        nodes[i].node->heap_index = static_cast<std::int32_t>(i);
         i = parent;
     }
     nodes[i] = t;
-    t->heap_index = static_cast<std::int32_t>(i);
+    t.node->heap_index = static_cast<std::int32_t>(i);
 }
 
 void timer_heap::sift_down(std::size_t i) {
     const std::size_t n = nodes.size();
-    timer_node* t = nodes[i];
+    entry t = nodes[i];
     for (;;) {
         std::size_t first = i * 4 + 1;
         if (first >= n) break;
         std::size_t best = first;
         std::size_t end = first + 4 < n ? first + 4 : n;
         for (std::size_t c = first + 1; c < end; ++c)
-            if (nodes[c]->when_ns < nodes[best]->when_ns) best = c;
-        if (nodes[best]->when_ns >= t->when_ns) break;
+            if (nodes[c].when_ns < nodes[best].when_ns) best = c;
+        if (nodes[best].when_ns >= t.when_ns) break;
         nodes[i] = nodes[best];
-        nodes[i]->heap_index = static_cast<std::int32_t>(i);
+        nodes[i].node->heap_index = static_cast<std::int32_t>(i);
         i = best;
     }
     nodes[i] = t;
-    t->heap_index = static_cast<std::int32_t>(i);
+    t.node->heap_index = static_cast<std::int32_t>(i);
 }
 
 }  // namespace goro::detail
