@@ -77,6 +77,7 @@ struct alignas(64) fiber {
     fiber* next_free = nullptr;  // stack pool link while dead
     struct local_slots* locals = nullptr;  // goro::fiber_local values, created on first use
     bool callable_on_heap = false;  // too large for the stack top
+    std::uint32_t callable_align = 0;  // for the aligned delete of a heap callable
 
     // --- read by others (dump, ready, steal) ---
     std::atomic<fiber_state> state{fiber_state::dead};

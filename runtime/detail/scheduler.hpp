@@ -47,7 +47,9 @@ public:
     // `overflow` holds the fibers to move to the global queue (half the ring
     // and the new one) and `overflow_count` their number.
     bool push(fiber* f, bool next, fiber** overflow, std::uint32_t* overflow_count) noexcept;
-    fiber* pop() noexcept;  // owner: runnext first, then the head of the ring
+    // Owner: runnext first, then the head of the ring (with ring_first, the
+    // other way round). from_runnext tells which one it came from.
+    fiber* pop(bool ring_first = false, bool* from_runnext = nullptr) noexcept;
     // A thief moves about half of victim's fibers into this (empty) queue and
     // returns one of them to run; runnext is taken only with take_runnext.
     fiber* steal_from(run_queue& victim, bool take_runnext) noexcept;
@@ -81,6 +83,7 @@ struct alignas(64) worker {
     alignas(64) fiber* current = nullptr;        // fiber running now, or null on the scheduler stack
     ctx::fcontext_t scheduler_context = nullptr;
     std::uint32_t schedule_tick = 0;
+    std::uint32_t runnext_streak = 0;  // consecutive picks from runnext
     std::uint64_t random_state = 0;
     bool spinning = false;
     stack_cache stacks;
@@ -144,6 +147,17 @@ struct scheduler {
 worker* current_worker() noexcept;
 
 scheduler* active_scheduler() noexcept;
+
+// Held by a plain thread while it uses the scheduler: goro::run does not
+// destroy the scheduler until every such scope has ended. `sched` is null when
+// no runtime is running.
+struct plain_thread_scope {
+    plain_thread_scope() noexcept;
+    ~plain_thread_scope();
+    plain_thread_scope(const plain_thread_scope&) = delete;
+    plain_thread_scope& operator=(const plain_thread_scope&) = delete;
+    scheduler* sched = nullptr;
+};
 
 // Put f on the caller's run queue (runnext with next) and wake an idle worker
 // if none is spinning. From a plain thread, onto the global queue. Returns

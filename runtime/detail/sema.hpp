@@ -16,4 +16,9 @@ void semacquire(std::uint32_t* count, bool lifo, wait_reason reason);
 // to the woken waiter, which runs next (starvation-mode mutex unlock).
 void semrelease(std::uint32_t* count, bool handoff);
 
+// Drop every fiber's waiter record: called when a runtime stops, since the
+// abandoned fibers' stacks (where the records live) are about to be unmapped.
+// Plain threads stay queued.
+void sema_forget_fibers() noexcept;
+
 }  // namespace goro::detail

@@ -36,8 +36,13 @@ struct local_slots {
 };
 
 void destroy_fiber_locals(fiber* f) noexcept {
-    delete f->locals;
-    f->locals = nullptr;
+    // A destructor may use another fiber_local, creating a fresh list:
+    // detach the list first and repeat until none is left, as pthread key
+    // destructors do.
+    while (local_slots* list = f->locals) {
+        f->locals = nullptr;
+        delete list;
+    }
 }
 
 void* fiber_local_slot(const void* key, void* (*make)(), void (*destroy)(void*)) {

@@ -9,7 +9,7 @@ namespace goro::detail {
 bool run_queue::push(fiber* f, bool next, fiber** overflow, std::uint32_t* overflow_count) noexcept {
     if (next) {
         // The new fiber takes runnext; whatever held it goes to the tail.
-        f = runnext_.exchange(f, std::memory_order_acq_rel);
+        f = runnext_.exchange(f, std::memory_order_seq_cst);  // also the StoreLoad fence wake_idle needs
         if (!f) return true;
     }
     for (;;) {
@@ -31,16 +31,25 @@ bool run_queue::push(fiber* f, bool next, fiber** overflow, std::uint32_t* overf
     }
 }
 
-fiber* run_queue::pop() noexcept {
-    fiber* next = runnext_.load(std::memory_order_relaxed);
-    if (next && runnext_.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) return next;
+fiber* run_queue::pop(bool ring_first, bool* from_runnext) noexcept {
+    auto take_runnext = [&]() -> fiber* {
+        fiber* next = runnext_.load(std::memory_order_relaxed);
+        if (next && runnext_.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
+            if (from_runnext) *from_runnext = true;
+            return next;
+        }
+        return nullptr;
+    };
+    if (!ring_first)
+        if (fiber* f = take_runnext()) return f;
     for (;;) {
         std::uint32_t head = head_.load(std::memory_order_acquire);
         std::uint32_t tail = tail_.load(std::memory_order_relaxed);
-        if (tail == head) return nullptr;
+        if (tail == head) break;
         fiber* f = slots_[head % capacity].load(std::memory_order_relaxed);
         if (head_.compare_exchange_strong(head, head + 1, std::memory_order_release)) return f;
     }
+    return ring_first ? take_runnext() : nullptr;
 }
 
 std::uint32_t run_queue::grab(fiber** batch, bool take_runnext) noexcept {
@@ -82,9 +91,10 @@ fiber* run_queue::steal_from(run_queue& victim, bool take_runnext) noexcept {
     return run_now;
 }
 
+// seq_cst loads: the idle re-check's side of the Dekker pattern with pushers.
 bool run_queue::empty() const noexcept {
-    return tail_.load(std::memory_order_acquire) == head_.load(std::memory_order_acquire) &&
-           runnext_.load(std::memory_order_acquire) == nullptr;
+    return tail_.load(std::memory_order_seq_cst) == head_.load(std::memory_order_seq_cst) &&
+           runnext_.load(std::memory_order_seq_cst) == nullptr;
 }
 
 std::uint32_t run_queue::size() const noexcept {

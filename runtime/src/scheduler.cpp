@@ -32,6 +32,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <typeinfo>
@@ -42,6 +43,7 @@
 #include "runtime/detail/fatal.hpp"
 #include "runtime/detail/futex.hpp"
 #include "runtime/detail/park.hpp"
+#include "runtime/detail/sema.hpp"
 #include "runtime/detail/signals.hpp"
 
 namespace goro::detail {
@@ -50,6 +52,7 @@ namespace {
 
 constexpr std::size_t default_stack_size = 128 * 1024;
 constexpr std::uint32_t global_queue_check_interval = 61;
+constexpr std::uint32_t runnext_streak_limit = 61;
 constexpr int steal_rounds = 4;
 constexpr std::int64_t spin_budget_ns = 20'000;  // a futex wake costs 33–63 µs here
 constexpr std::int64_t deadlock_recheck_ns = 50'000'000;
@@ -60,6 +63,10 @@ thread_local worker* this_thread_worker = nullptr;
 thread_local thread_parker* this_thread_parker = nullptr;
 
 std::atomic<scheduler*> the_scheduler{nullptr};
+// Plain threads inside a call that uses the scheduler (goro::go, readying a
+// fiber). run_main clears the_scheduler, then waits for this to drain before
+// destroying the scheduler.
+std::atomic<int> plain_thread_users{0};
 std::atomic<bool> run_active{false};
 std::atomic<std::uint64_t> foreign_spawns{0};  // fibers started by plain threads, this run
 
@@ -172,6 +179,13 @@ __attribute__((noinline)) worker* current_worker() noexcept {
 
 scheduler* active_scheduler() noexcept { return the_scheduler.load(std::memory_order_acquire); }
 
+plain_thread_scope::plain_thread_scope() noexcept {
+    plain_thread_users.fetch_add(1, std::memory_order_seq_cst);
+    sched = the_scheduler.load(std::memory_order_seq_cst);
+}
+
+plain_thread_scope::~plain_thread_scope() { plain_thread_users.fetch_sub(1, std::memory_order_release); }
+
 fiber* current_fiber() noexcept {
     worker* w = current_worker();
     return w ? w->current : nullptr;
@@ -220,19 +234,23 @@ void wake_idle() noexcept {
 
 bool make_runnable(fiber* f, bool next) noexcept {
     worker* w = current_worker();
-    scheduler* s = w ? &w->sched : active_scheduler();
-    if (!s) GORO_FATAL("runtime: a fiber was readied after its runtime stopped");
     if (!w) {
         // A plain thread: the global queue, then make sure a worker looks.
-        s->global_queue.enqueue(f);
+        plain_thread_scope scope;
+        if (!scope.sched) GORO_FATAL("runtime: a fiber was readied after its runtime stopped");
+        scope.sched->global_queue.enqueue(f);
         std::atomic_thread_fence(std::memory_order_seq_cst);
         wake_idle();
         return false;
     }
+    scheduler* s = &w->sched;
     fiber* overflow[run_queue::capacity / 2 + 1];
     std::uint32_t overflow_count = 0;
     const bool overflowed = !w->runq.push(f, next, overflow, &overflow_count);
     if (overflowed) s->global_queue.enqueue_bulk(overflow, overflow_count);
+    // Dekker with go_idle: our push, then the idle workers' state. A runnext
+    // push is a seq_cst exchange already; a ring push is a release store.
+    if (!next || overflowed) std::atomic_thread_fence(std::memory_order_seq_cst);
     wake_idle();
     return overflowed;
 }
@@ -246,6 +264,13 @@ void ready(fiber* waiter) noexcept {
         p->wakeup.store(1, std::memory_order_release);
         futex_wake(p->wakeup, 1);
         return;
+    }
+    // A plain thread keeps the scheduler (and so the fiber's stack) alive
+    // across the whole hand-off; make_runnable nests its own scope.
+    std::optional<plain_thread_scope> scope;
+    if (!current_worker()) {
+        scope.emplace();
+        if (!scope->sched) GORO_FATAL("runtime: a fiber was readied after its runtime stopped");
     }
     fiber_state expected = fiber_state::waiting;
     if (!waiter->state.compare_exchange_strong(expected, fiber_state::runnable, std::memory_order_acq_rel))
@@ -519,7 +544,13 @@ private:
                 fiber* f = nullptr;
                 if (s_.global_queue.try_dequeue(f)) return found(f);
             }
-            if (fiber* f = w_.runq.pop()) return found(f);
+            // A pair of fibers handing off through runnext would keep it
+            // forever; after a streak of runnext picks the ring goes first.
+            bool from_runnext = false;
+            if (fiber* f = w_.runq.pop(w_.runnext_streak >= runnext_streak_limit, &from_runnext)) {
+                w_.runnext_streak = from_runnext ? w_.runnext_streak + 1 : 0;
+                return found(f);
+            }
             if (fiber* f = take_from_global()) return found(f);
 
             if (run_expired_timers_everywhere() > 0) continue;
@@ -601,7 +632,7 @@ void finish_fiber(worker& w, fiber* f) noexcept {
     w.count(w.fibers_exited);
     const bool was_main = f == w.sched.main_fiber;
     if (f->callable_on_heap) {
-        ::operator delete(f->callable);
+        ::operator delete(f->callable, std::align_val_t{f->callable_align});
         f->callable_on_heap = false;
     }
     f->callable = nullptr;
@@ -685,7 +716,8 @@ fiber* new_fiber(scheduler& s, worker* w, const spawn_options& options, std::siz
     f->asan_fake_stack = nullptr;
     if (align < 16) align = 16;
     if (size > heap_callable_threshold || size + align + 256 > f->stack_size / 4) {
-        f->callable = ::operator new(size);
+        f->callable = ::operator new(size, std::align_val_t{align});
+        f->callable_align = static_cast<std::uint32_t>(align);
         f->callable_on_heap = true;
     } else {
         auto top = reinterpret_cast<std::uintptr_t>(f);
@@ -700,23 +732,43 @@ fiber* new_fiber(scheduler& s, worker* w, const spawn_options& options, std::siz
 
 // ------------------------------------------------------------- public glue
 
+// A plain thread's goro::go holds the scheduler from prepare_fiber until
+// start_fiber or discard_fiber returns (the spawn is split across the
+// template in runtime.hpp).
+thread_local plain_thread_scope* plain_spawn_scope = nullptr;
+
 prepared_fiber prepare_fiber(const spawn_options& options, std::size_t size, std::size_t align,
                              const std::source_location& site) {
     worker* w = current_worker();
-    scheduler* s = w ? &w->sched : active_scheduler();
-    if (!s) throw panic_error("goro::go: no runtime is running (call it inside goro::run)");
+    scheduler* s = nullptr;
+    if (w) {
+        s = &w->sched;
+    } else {
+        auto scope = std::make_unique<plain_thread_scope>();
+        if (!scope->sched) throw panic_error("goro::go: no runtime is running (call it inside goro::run)");
+        s = scope->sched;
+        plain_spawn_scope = scope.release();
+    }
     void* storage = nullptr;
     fiber* f = new_fiber(*s, w, options, size, align, site, &storage);
     return {f, storage};
 }
 
+namespace {
+void end_plain_spawn() noexcept {
+    delete plain_spawn_scope;
+    plain_spawn_scope = nullptr;
+}
+}  // namespace
+
 void discard_fiber(fiber* f) noexcept {
     worker* w = current_worker();
-    scheduler* s = w ? &w->sched : active_scheduler();
-    if (f->callable_on_heap) ::operator delete(f->callable);
+    scheduler* s = w ? &w->sched : plain_spawn_scope->sched;
+    if (f->callable_on_heap) ::operator delete(f->callable, std::align_val_t{f->callable_align});
     f->callable_on_heap = false;
     f->callable = nullptr;
     s->stacks.put(w ? &w->stacks : nullptr, f);
+    if (!w) end_plain_spawn();
 }
 
 void start_fiber(fiber* f, void (*run_and_destroy)(void*)) noexcept {
@@ -732,7 +784,12 @@ void start_fiber(fiber* f, void (*run_and_destroy)(void*)) noexcept {
         w->count(w->fibers_started);
     else
         foreign_spawns.fetch_add(1, std::memory_order_relaxed);
-    if (make_runnable(f, true) && w && w->current) {
+    const bool overflowed = make_runnable(f, true);
+    if (!w) {
+        end_plain_spawn();
+        return;
+    }
+    if (overflowed && w->current) {
         // The spawner is outrunning the workers: its queue overflowed. Let the
         // queued fibers run before spawning more, so a loop that spawns a
         // million fibers does not need a million stacks at once.
@@ -881,18 +938,33 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
     the_scheduler.store(s.get(), std::memory_order_release);
     start_fiber(main, &run_and_destroy<main_task>);
 
-    for (int i = 1; i < n; ++i) {
-        worker& w = *s->workers[static_cast<std::size_t>(i)];
-        w.thread = std::thread([&w] {
-            char name[16];
-            std::snprintf(name, sizeof name, "goro-worker-%d", w.index);
-            pthread_setname_np(pthread_self(), name);
-            run_worker(w);
-        });
+    int started = 1;
+    try {
+        for (; started < n; ++started) {
+            worker& w = *s->workers[static_cast<std::size_t>(started)];
+            w.thread = std::thread([&w] {
+                char name[16];
+                std::snprintf(name, sizeof name, "goro-worker-%d", w.index);
+                pthread_setname_np(pthread_self(), name);
+                run_worker(w);
+            });
+        }
+    } catch (...) {
+        // Could not start every worker (EAGAIN): stop the ones that run.
+        stop_all(*s);
+        for (int i = 1; i < started; ++i) s->workers[static_cast<std::size_t>(i)]->thread.join();
+        the_scheduler.store(nullptr, std::memory_order_seq_cst);
+        this_thread_worker = nullptr;
+        throw;
     }
     run_worker(first);
     for (int i = 1; i < n; ++i) s->workers[static_cast<std::size_t>(i)]->thread.join();
-    the_scheduler.store(nullptr, std::memory_order_release);
+    the_scheduler.store(nullptr, std::memory_order_seq_cst);
+    // A plain thread that loaded the scheduler before it was cleared may
+    // still be inside goro::go or ready(); let it finish first.
+    while (plain_thread_users.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    // Waiter records of abandoned fibers must not outlive their stacks.
+    sema_forget_fibers();
 
     // Fibers still alive are abandoned, as in Go: their stacks go away with
     // the pool; TSan forgets their contexts.

@@ -80,13 +80,29 @@ sema_bucket& bucket_for(std::uint32_t* count) {
 
 bool try_acquire(std::uint32_t* count) {
     std::atomic_ref<std::uint32_t> c(*count);
-    std::uint32_t v = c.load(std::memory_order_acquire);
+    // seq_cst: pairs with semrelease's count increment and `waiting` load.
+    std::uint32_t v = c.load(std::memory_order_seq_cst);
     while (v > 0)
         if (c.compare_exchange_weak(v, v - 1, std::memory_order_acquire)) return true;
     return false;
 }
 
 }  // namespace
+
+void sema_forget_fibers() noexcept {
+    for (sema_bucket& b : buckets) {
+        std::lock_guard<spinlock> g(b.lock);
+        for (sema_waiter* x = b.head; x;) {
+            sema_waiter* next = x->next;
+            if (!x->waiter->is_thread) {
+                (x->prev ? x->prev->next : b.head) = x->next;
+                (x->next ? x->next->prev : b.tail) = x->prev;
+                b.waiting.fetch_sub(1, std::memory_order_relaxed);
+            }
+            x = next;
+        }
+    }
+}
 
 void semacquire(std::uint32_t* count, bool lifo, wait_reason reason) {
     if (try_acquire(count)) return;

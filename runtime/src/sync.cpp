@@ -206,7 +206,7 @@ void wait_group::add(std::int64_t delta) {
     // (an add or wait meanwhile is misuse). Reset it and wake them all.
     if (state_.load(std::memory_order_relaxed) != next)
         throw panic_error("sync: WaitGroup misuse: Add called concurrently with Wait");
-    state_.store(0, std::memory_order_relaxed);
+    state_.store(0, std::memory_order_release);  // a wait() that sees 0 sees the work before done()
     for (; waiters > 0; --waiters) detail::semrelease(&sema_, false);
 }
 

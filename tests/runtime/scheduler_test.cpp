@@ -837,8 +837,74 @@ TEST_CASE("dump_fibers lists parked fibers with their wait reason and spawn site
     });
 }
 
+TEST_CASE("a fiber in the run queue is not starved by a pair handing off through runnext") {
+    // Two fibers that wake each other always put the partner in runnext; a
+    // third, runnable fiber waits in the ring behind them. With one worker
+    // nobody can steal it: the scheduler itself must give the ring a turn.
+    goro::config cfg;
+    cfg.procs = 1;
+    goro::run(cfg, [] {
+        goro::mutex lock;
+        goro::cond turn_changed(lock);
+        int turn = 0;
+        bool third_ran = false;
+        long handoffs = 0;
+        constexpr long give_up_after = 1'000'000;
+        goro::wait_group finished;
+        finished.add(3);
+        for (int me = 0; me < 2; ++me) {
+            goro::go([&, me] {
+                std::unique_lock<goro::mutex> hold(lock);
+                while (!third_ran && handoffs < give_up_after) {
+                    turn = 1 - me;
+                    ++handoffs;
+                    turn_changed.signal();
+                    while (turn != me && !third_ran && handoffs < give_up_after) turn_changed.wait();
+                }
+                turn_changed.broadcast();
+                hold.unlock();
+                finished.done();
+            });
+        }
+        goro::go([&] {
+            goro::yield();  // from here on it waits in the ring
+            std::lock_guard<goro::mutex> hold(lock);
+            third_ran = true;
+            turn_changed.broadcast();
+            finished.done();
+        });
+        finished.wait();
+        CHECK(third_ran);
+        CHECK(handoffs < 1000);
+    });
+}
+
 // ---------------------------------------------------------------------------
 // abandonment (kept last in this file: it leaves fibers behind in a dead runtime)
+
+TEST_CASE("fibers abandoned while parked on a sync type leave no waiter behind for the next run") {
+    // The abandoned fiber's waiter record lived on its stack, which is gone
+    // once run returns; the next run's done() must not find it.
+    static goro::wait_group group;
+    goro::config cfg;
+    cfg.procs = 2;
+    goro::run(cfg, [] {
+        group.add(1);
+        goro::go([] { group.wait(); });  // parked until the runtime ends
+        CHECK(eventually([] {
+            std::ostringstream dump;
+            goro::dump_fibers(dump);
+            return dump.str().find("wait_group") != std::string::npos;
+        }));
+    });
+    // Counter 0 with one (abandoned) waiter: the release finds nobody. A
+    // stale record would be readied here and crash the process.
+    const int rc = goro::run(cfg, [] {
+        group.done();
+        return 7;
+    });
+    CHECK(rc == 7);
+}
 
 TEST_CASE("run returns when main returns, abandoning fibers still asleep or not yet started") {
     static std::atomic<int> late_runs{0};
