@@ -837,6 +837,52 @@ TEST_CASE("dump_fibers lists parked fibers with their wait reason and spawn site
     });
 }
 
+TEST_CASE("stress: fibers mixing random yields, sleeps, spawns and locking finish with every step counted") {
+    for_each_procs([](int procs) {
+        const int fibers = goro_test::stress(400, 20'000);
+        const int steps = 40;
+        goro::mutex lock;
+        long locked_steps = 0;  // guarded by lock
+        std::atomic<long> steps_done{0};
+        std::atomic<int> children_done{0};
+        goro::wait_group wg;
+        wg.add(fibers);
+        for (int i = 0; i < fibers; ++i) {
+            goro::go([&, i] {
+                std::minstd_rand rng(static_cast<unsigned>(i * 7919 + procs));
+                for (int step = 0; step < steps; ++step) {
+                    switch (rng() % 5) {
+                    case 0: goro::yield(); break;
+                    case 1: goro::sleep_for(std::chrono::microseconds(rng() % 200)); break;
+                    case 2: {
+                        std::lock_guard<goro::mutex> hold(lock);
+                        ++locked_steps;
+                        if (rng() % 4 == 0) goro::yield();  // parks others on the mutex
+                        --locked_steps;
+                        break;
+                    }
+                    case 3:
+                        wg.add(1);
+                        goro::go([&] {
+                            children_done.fetch_add(1);
+                            wg.done();
+                        });
+                        break;
+                    default: break;
+                    }
+                    steps_done.fetch_add(1);
+                }
+                wg.done();
+            });
+        }
+        wg.wait();
+        CHECK(steps_done.load() == static_cast<long>(fibers) * steps);
+        CHECK(locked_steps == 0);
+        CHECK(children_done.load() > 0);
+        CHECK(eventually([] { return goro::num_fibers() == 1; }));
+    });
+}
+
 TEST_CASE("a fiber in the run queue is not starved by a pair handing off through runnext") {
     // Two fibers that wake each other always put the partner in runnext; a
     // third, runnable fiber waits in the ring behind them. With one worker
