@@ -570,8 +570,10 @@ TEST_CASE("rw_mutex: try_lock_shared and try_lock fail while a writer holds it; 
             bool other_fiber_read = false;
             wg.add(1);
             goro::go([&] {
-                std::shared_lock third(rw);
-                other_fiber_read = third.owns_lock();
+                {
+                    std::shared_lock third(rw);
+                    other_fiber_read = third.owns_lock();
+                }  // released before done(), so the writer below finds no reader
                 wg.done();
             });
             wg.wait();
