@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh bench
-if [[ ! -f build-release/build.ninja ]]; then
+if [[ -f build-release/build.ninja ]]; then
+  meson configure build-release --buildtype=release -Dexamples=true -Dbench=true >/dev/null
+else
   meson setup build-release --buildtype=release >/dev/null
 fi
 ninja -C build-release
