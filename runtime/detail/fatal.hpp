@@ -10,6 +10,12 @@ namespace goro::detail {
 [[noreturn]] void fatal_exit(const char* message) noexcept;
 [[noreturn]] void fatal_abort(const char* message, const char* file, int line) noexcept;
 
+// Called first by every path that reports and ends the process (fatal
+// errors, panics, the deadlock report, the fatal signal handlers): the first
+// caller goes on, any later one waits forever for it to exit, so two reports
+// never interleave. Async-signal-safe.
+void claim_fatal_report() noexcept;
+
 // Write a string to stderr with write(2); async-signal-safe.
 void write_stderr(const char* s) noexcept;
 

@@ -89,7 +89,6 @@ struct alignas(64) worker {
     stack_cache stacks;
     std::uint64_t next_fiber_id = 0;  // ids are taken from the global counter in batches
     std::uint64_t fiber_id_limit = 0;
-    eh_globals* thread_exceptions = nullptr;  // this thread's libstdc++ exception state
     stack_bounds scheduler_stack;     // for ASan
     void* asan_fake_stack = nullptr;
     void* tsan_scheduler_fiber = nullptr;

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -94,7 +95,7 @@ private:
     };
 
     spinlock lock_;
-    std::vector<batch> warm_;     // default size, pages possibly resident
+    std::deque<batch> warm_;      // default size, pages possibly resident; oldest first
     std::vector<batch> trimmed_;  // default size, released down to the top page
     std::map<std::size_t, fiber*> custom_;  // other sizes, by usable bytes
 };

@@ -85,8 +85,8 @@ struct switch_request {
 };
 
 // libstdc++ keeps the caught-exception chain per thread; it must travel with
-// the fiber. The accessor is declared const (and its result is constant per
-// thread), so each worker calls it once, on its own thread, and keeps it.
+// the fiber. The accessor is declared const, so a compiler may reuse its
+// result: call it only on the scheduler stack, which never changes thread.
 eh_globals* thread_eh_globals() noexcept { return reinterpret_cast<eh_globals*>(abi::__cxa_get_globals()); }
 
 std::uint64_t next_random(std::uint64_t& s) noexcept {
@@ -451,11 +451,14 @@ private:
         return nullptr;
     }
 
-    // Leave the idle list after finding work or waking up. Returns true if we
-    // were still on it; false means a waker took us off (and may have made us
-    // a spinner on its behalf).
+    // Leave the idle list after finding work or waking up. If a waker already
+    // took us off it, the waker may have made us a spinner on its behalf.
     void leave_idle() {
         std::lock_guard<std::mutex> g(s_.idle_lock);
+        leave_idle_locked();
+    }
+
+    void leave_idle_locked() {
         if (s_.timer_waiter == &w_) {
             s_.timer_waiter = nullptr;
             s_.timer_waiter_deadline.store(INT64_MAX, std::memory_order_release);
@@ -497,13 +500,13 @@ private:
 
         std::int64_t deadline = earliest_timer();
         if (all_idle && deadline == INT64_MAX) {
-            // Nothing will ever wake us from inside the runtime.
-            if (check_deadlock()) return;  // not a deadlock for now: poll again
-            deadline = steady_now_ns() + deadlock_recheck_ns;
+            // Nothing inside the runtime will ever wake us.
+            if (check_deadlock()) return;  // work showed up: we left the idle list
+            deadline = steady_now_ns() + deadlock_recheck_ns;  // something outside might act: poll
         } else if (deadline != INT64_MAX) {
             std::lock_guard<std::mutex> g(s_.idle_lock);
-            if (!w_.in_idle_list) {
-                leave_idle_locked_woken();
+            if (!w_.in_idle_list) {  // woken meanwhile
+                leave_idle_locked();
                 return;
             }
             if (deadline < s_.timer_waiter_deadline.load(std::memory_order_relaxed)) {
@@ -515,20 +518,11 @@ private:
         } else {
             deadline = -1;
         }
-        if (deadline == INT64_MAX) deadline = -1;
         while (w_.wakeup.load(std::memory_order_acquire) == 0) {
             futex_wait(w_.wakeup, 0, deadline);
             if (deadline >= 0 && steady_now_ns() >= deadline) break;
         }
         leave_idle();
-    }
-
-    void leave_idle_locked_woken() {
-        if (w_.woken_spinning) {
-            w_.woken_spinning = false;
-            w_.spinning = true;
-        }
-        w_.wakeup.store(0, std::memory_order_relaxed);
     }
 
     // Called when every worker is idle and no timer is pending. Returns true
@@ -587,14 +581,8 @@ int count_process_threads() {
 }
 
 // Threads that belong to no one who could act on a goro primitive: the
-// sanitizer runtimes' own background threads.
-int sanitizer_threads() {
-    static const int n = [] {
-        if (!running_under_tsan()) return 0;
-        return 1;  // TSan's background thread
-    }();
-    return n;
-}
+// sanitizer runtimes' own background threads (TSan has one).
+constexpr int sanitizer_threads() { return running_under_tsan() ? 1 : 0; }
 
 bool worker_loop::check_deadlock() {
     if (any_work_visible()) {
@@ -614,6 +602,7 @@ bool worker_loop::check_deadlock() {
             return false;
     }
     if (any_work_visible() || earliest_timer() != INT64_MAX) return false;
+    claim_fatal_report();
     write_stderr("fatal error: all fibers are asleep - deadlock!\n\n");
     dump_all_fibers_to_fd(2);
     std::fflush(nullptr);
@@ -669,7 +658,6 @@ void run_worker(worker& w) {
         pthread_attr_destroy(&attr);
     }
     w.tsan_scheduler_fiber = tsan_current_fiber();
-    w.thread_exceptions = thread_eh_globals();
     signal_stack alt;  // the stack-overflow handler runs here
     worker_loop(w).run();
     w.sched.stacks.drain(&w.stacks);
@@ -690,6 +678,7 @@ void run_worker(worker& w) {
             std::free(name);
         }
     }
+    claim_fatal_report();
     std::fflush(nullptr);
     std::string text = "panic: " + what + "\n\n";
     write_stderr(text.c_str());

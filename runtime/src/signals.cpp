@@ -146,6 +146,7 @@ void on_fault(int sig, siginfo_t* info, void* uctx) {
         auto low = reinterpret_cast<std::uintptr_t>(f->stack_low);
         // The guard page, or a little below it for a frame that jumped it.
         if (addr < low && addr + f->guard_size + 64 * 1024 >= low) {
+            claim_fatal_report();
             line_writer out(2);
             out.text("fatal error: stack overflow in fiber ").number(f->id.load(std::memory_order_relaxed));
             out.text("\n\nstack size ").number(f->stack_size).text(" bytes (set goro::config::stack_size or "
@@ -159,6 +160,7 @@ void on_fault(int sig, siginfo_t* info, void* uctx) {
 }
 
 void on_quit(int, siginfo_t*, void*) {
+    claim_fatal_report();
     {
         line_writer out(2);
         out.text("SIGQUIT: quit\n\n");

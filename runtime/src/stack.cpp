@@ -145,10 +145,12 @@ fiber* stack_pool::get(stack_cache* cache, std::size_t usable) {
             {
                 std::lock_guard<spinlock> g(lock_);
                 // Warm stacks first: their pages are likely still resident.
-                std::vector<batch>& from = !warm_.empty() ? warm_ : trimmed_;
-                if (!from.empty()) {
-                    b = from.back();
-                    from.pop_back();
+                if (!warm_.empty()) {
+                    b = warm_.back();
+                    warm_.pop_back();
+                } else if (!trimmed_.empty()) {
+                    b = trimmed_.back();
+                    trimmed_.pop_back();
                 }
             }
             if (!b.head) {
@@ -235,7 +237,7 @@ void stack_pool::trim_some() noexcept {
         std::lock_guard<spinlock> g(lock_);
         if (warm_.size() <= warm_reserve || coarse_clock_ns() - warm_.front().freed_at_ns < idle_before_trim_ns) return;
         b = warm_.front();
-        warm_.erase(warm_.begin());
+        warm_.pop_front();
     }
     for (fiber* f = b.head; f; f = f->next_free) {
         char* top_page = reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(f) & ~(page_ - 1));

@@ -34,19 +34,16 @@ void write_stderr(const char* s) noexcept {
 }
 
 namespace {
-
-// The first fatal error is the one reported: two workers that hit the same
-// limit at once must not interleave their messages.
 std::atomic<bool> fatal_in_progress{false};
-
-void wait_for_first_fatal() noexcept {
-    for (;;) pause();
-}
-
 }  // namespace
 
+void claim_fatal_report() noexcept {
+    if (!fatal_in_progress.exchange(true)) return;
+    for (;;) pause();  // another thread is reporting and will end the process
+}
+
 void fatal_exit(const char* message) noexcept {
-    if (fatal_in_progress.exchange(true)) wait_for_first_fatal();
+    claim_fatal_report();
     std::fflush(nullptr);
     char text[1024];
     std::snprintf(text, sizeof text, "fatal error: %s\n", message);
@@ -55,7 +52,7 @@ void fatal_exit(const char* message) noexcept {
 }
 
 void fatal_abort(const char* message, const char* file, int line) noexcept {
-    if (fatal_in_progress.exchange(true)) wait_for_first_fatal();
+    claim_fatal_report();
     char text[1024];
     std::snprintf(text, sizeof text, "fatal error: %s\n\tat %s:%d\n", message, file, line);
     write_stderr(text);
