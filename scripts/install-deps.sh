@@ -3,12 +3,14 @@
 # Idempotent: packages already installed are not fetched again.
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh bench      also Go, for the side-by-side benchmarks
+#   scripts/install-deps.sh clang      also Clang, for the Clang build
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev doctest-dev)
-if [[ "${1:-}" == bench ]]; then
-  packages+=(golang-go)
-fi
+case "${1:-}" in
+  bench) packages+=(golang-go) ;;
+  clang) packages+=(clang) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,12 +4,13 @@
 #   scripts/test.sh asan     the same suite under AddressSanitizer + UBSan
 #   scripts/test.sh tsan     the same suite under ThreadSanitizer
 #   scripts/test.sh long     the plain build with the long stress modes
+#   scripts/test.sh clang    the suite built with Clang instead of GCC
 # Installs its Debian packages first. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-plain}
 
-scripts/install-deps.sh
+if [[ $mode == clang ]]; then scripts/install-deps.sh clang; else scripts/install-deps.sh; fi
 
 setup=(-Dwerror=true -Dbench=false)
 suite_args=()  # tests/meson.build's default setup leaves the long suite out
@@ -18,7 +19,8 @@ case "$mode" in
   long)  dir=build; suite_args=(--suite long) ;;
   asan)  dir=build-asan; setup+=(-Db_sanitize=address,undefined -Db_lundef=false) ;;
   tsan)  dir=build-tsan; setup+=(-Db_sanitize=thread -Db_lundef=false) ;;
-  *) echo "usage: $0 [plain|asan|tsan|long]" >&2; exit 2 ;;
+  clang) dir=build-clang; export CXX=clang++ ;;
+  *) echo "usage: $0 [plain|asan|tsan|long|clang]" >&2; exit 2 ;;
 esac
 
 if [[ -f "$dir/build.ninja" ]]; then

@@ -696,7 +696,7 @@ std::uint64_t take_fiber_id(worker* w, scheduler& s) {
 }
 
 fiber* new_fiber(scheduler& s, worker* w, const spawn_options& options, std::size_t size, std::size_t align,
-                 const std::source_location& site, void** storage) {
+                 const goro::source_location& site, void** storage) {
     fiber* f = s.stacks.get(w ? &w->stacks : nullptr, options.stack_size);
     f->id.store(take_fiber_id(w, s), std::memory_order_relaxed);
     f->site_file.store(site.file_name(), std::memory_order_relaxed);
@@ -729,7 +729,7 @@ fiber* new_fiber(scheduler& s, worker* w, const spawn_options& options, std::siz
 thread_local plain_thread_scope* plain_spawn_scope = nullptr;
 
 prepared_fiber prepare_fiber(const spawn_options& options, std::size_t size, std::size_t align,
-                             const std::source_location& site) {
+                             const goro::source_location& site) {
     worker* w = current_worker();
     scheduler* s = nullptr;
     if (w) {
@@ -897,7 +897,7 @@ void sleep_for_ns(std::int64_t ns) { sleep_until_steady(steady_now_ns() + ns); }
 
 
 int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
-             const std::source_location& site) {
+             const goro::source_location& site) {
     if (current_worker()) throw panic_error("goro::run: called from inside a fiber");
     bool expected = false;
     if (!run_active.compare_exchange_strong(expected, true))

@@ -9,11 +9,42 @@
 #include <functional>
 #include <iosfwd>
 #include <new>
-#include <source_location>
 #include <type_traits>
 #include <utility>
+#if __has_include(<source_location>)
+#include <source_location>
+#endif
 
 namespace goro {
+
+// Where a fiber was spawned: std::source_location where the standard library
+// provides it; otherwise (Clang 14 with libstdc++ 12 lacks the builtin it
+// needs) the same interface built on the compilers' __builtin_FILE family.
+#if defined(__cpp_lib_source_location)
+using source_location = std::source_location;
+#else
+class source_location {
+public:
+    static constexpr source_location current(const char* file = __builtin_FILE(),
+                                             const char* function = __builtin_FUNCTION(),
+                                             std::uint_least32_t line = __builtin_LINE()) noexcept {
+        source_location here;
+        here.file_ = file;
+        here.function_ = function;
+        here.line_ = line;
+        return here;
+    }
+    constexpr const char* file_name() const noexcept { return file_; }
+    constexpr const char* function_name() const noexcept { return function_; }
+    constexpr std::uint_least32_t line() const noexcept { return line_; }
+    constexpr std::uint_least32_t column() const noexcept { return 0; }
+
+private:
+    const char* file_ = "";
+    const char* function_ = "";
+    std::uint_least32_t line_ = 0;
+};
+#endif
 
 // Runtime configuration for goro::run. Zero means "the default".
 struct config {
@@ -41,11 +72,11 @@ struct prepared_fiber {
 };
 
 prepared_fiber prepare_fiber(const spawn_options& options, std::size_t size, std::size_t align,
-                             const std::source_location& site);
+                             const goro::source_location& site);
 void discard_fiber(fiber* f) noexcept;  // the callable's constructor threw
 void start_fiber(fiber* f, void (*run_and_destroy)(void*)) noexcept;
 
-int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable, const std::source_location& site);
+int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable, const goro::source_location& site);
 void sleep_until_steady(std::int64_t deadline_ns);
 void sleep_for_ns(std::int64_t ns);
 std::int64_t steady_now_ns() noexcept;
@@ -61,7 +92,7 @@ void run_and_destroy(void* p) {
 }
 
 template <class Task>
-void spawn_task(const spawn_options& options, const std::source_location& site, Task&& task) {
+void spawn_task(const spawn_options& options, const goro::source_location& site, Task&& task) {
     using T = std::decay_t<Task>;
     prepared_fiber p = prepare_fiber(options, sizeof(T), alignof(T), site);
     try {
@@ -92,7 +123,7 @@ concept not_spawn_options = !std::is_same_v<std::remove_cvref_t<F>, spawn_option
 // are abandoned, as in Go. run may be called again after it returns, but not
 // from inside a fiber and not while another run is active.
 template <class F>
-int run(const config& cfg, F main, std::source_location site = std::source_location::current()) {
+int run(const config& cfg, F main, goro::source_location site = goro::source_location::current()) {
     return detail::run_main(
         cfg,
         [](void* p) -> int {
@@ -108,7 +139,7 @@ int run(const config& cfg, F main, std::source_location site = std::source_locat
 }
 
 template <class F>
-int run(F main, std::source_location site = std::source_location::current()) {
+int run(F main, goro::source_location site = goro::source_location::current()) {
     return run(config{}, std::move(main), site);
 }
 
@@ -117,9 +148,9 @@ int run(F main, std::source_location site = std::source_location::current()) {
 // location is recorded as the fiber's spawn site (shown by panics and dumps).
 // Callable from fibers and, while run is active, from plain threads.
 //
-// The overloads below exist because a default std::source_location argument
+// The overloads below exist because a default source_location argument
 // cannot follow a deduced parameter pack; they cover up to eight arguments.
-#define GORO_SPAWN_SITE std::source_location site = std::source_location::current()
+#define GORO_SPAWN_SITE goro::source_location site = goro::source_location::current()
 template <detail::not_spawn_options F>
 void go(F&& f, GORO_SPAWN_SITE) {
     detail::spawn_task({}, site, detail::bind_task(std::forward<F>(f)));
