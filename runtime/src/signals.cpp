@@ -108,13 +108,18 @@ void format_all(line_writer& out) {
     }
     const std::int64_t now = coarse_clock_ns();
     bool first = true;
-    for (stack_slab* slab = s->stacks.slabs(); slab; slab = slab->next) {
-        for (std::size_t i = 0; i < slab->slots; ++i) {
-            const fiber* f = slab->block(i);
-            if (f->state.load(std::memory_order_acquire) == fiber_state::dead) continue;
-            if (!first) out.text("\n");
-            first = false;
-            format_fiber(out, f, now);
+    // Two passes, so the main fiber (id 1) comes first as Go's goroutine 1
+    // does, without sorting (which would need memory a signal handler lacks).
+    for (bool main_pass : {true, false}) {
+        for (stack_slab* slab = s->stacks.slabs(); slab; slab = slab->next) {
+            for (std::size_t i = 0; i < slab->slots; ++i) {
+                const fiber* f = slab->block(i);
+                if (f->state.load(std::memory_order_acquire) == fiber_state::dead) continue;
+                if ((f->id.load(std::memory_order_relaxed) == 1) != main_pass) continue;
+                if (!first) out.text("\n");
+                first = false;
+                format_fiber(out, f, now);
+            }
         }
     }
 }

@@ -296,6 +296,7 @@ TEST_CASE("deadlock: every fiber blocked on a wait_group is reported, naming wai
     CHECK(contains(main_fiber->reason, "wait_group"));
     CHECK(contains(waiter->reason, "wait_group"));
     CHECK(site_is(waiter->spawned_at, this_file, static_cast<long>(emitted(r.out, "spawn_line"))));
+    CHECK(entries.front().id == 1);  // the main fiber is listed first, as Go lists goroutine 1
 }
 
 TEST_CASE("deadlock: fibers blocked on a mutex and on a cond are reported with those wait reasons") {
