@@ -64,6 +64,21 @@ std::string overflow_fiber_named(const std::string& line) {
     return rest.substr(0, rest.find_first_not_of("0123456789"));
 }
 
+// The dump entry of the fiber the child emitted under `key`; fails the test
+// case when the dump does not list it.
+const goro_test::dump_entry& listed_fiber(const std::vector<goro_test::dump_entry>& entries,
+                                          const proc_result& r, const char* key) {
+    const goro_test::dump_entry* e = goro_test::find_fiber(entries, emitted(r.out, key));
+    REQUIRE_MESSAGE(e != nullptr, "the dump does not list the fiber emitted as " << key);
+    return *e;
+}
+
+// Whether the entry names this file and the line the child emitted under
+// `line_key` as the fiber's spawn site.
+bool spawned_at(const goro_test::dump_entry& e, const proc_result& r, const char* line_key) {
+    return site_is(e.spawned_at, this_file, static_cast<long>(emitted(r.out, line_key)));
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -247,13 +262,11 @@ TEST_CASE("an exception escaping a fiber is a panic: 'panic: <what()>', the fibe
     INFO(goro_test::describe(r));
     CHECK(r.exit_status == 2);
     CHECK(first_line(r.err) == "panic: boom");
-    const std::uint64_t fiber = emitted(r.out, "panicking");
-    CHECK(fiber != 0);
+    CHECK(emitted(r.out, "panicking") != 0);
     const auto entries = parse_dump(r.err);
-    const goro_test::dump_entry* e = goro_test::find_fiber(entries, fiber);
-    REQUIRE(e != nullptr);
-    CHECK(e->state == "running");
-    CHECK(site_is(e->spawned_at, this_file, static_cast<long>(emitted(r.out, "spawn_line"))));
+    const goro_test::dump_entry& e = listed_fiber(entries, r, "panicking");
+    CHECK(e.state == "running");
+    CHECK(spawned_at(e, r, "spawn_line"));
 }
 
 TEST_CASE("an exception escaping the main fiber is a panic with exit status 2") {
@@ -261,12 +274,8 @@ TEST_CASE("an exception escaping the main fiber is a panic with exit status 2") 
     INFO(goro_test::describe(r));
     CHECK(r.exit_status == 2);
     CHECK(first_line(r.err) == "panic: main boom");
-    const std::uint64_t main_fiber = emitted(r.out, "main");
-    CHECK(main_fiber != 0);
-    const auto entries = parse_dump(r.err);
-    const goro_test::dump_entry* e = goro_test::find_fiber(entries, main_fiber);
-    REQUIRE(e != nullptr);
-    CHECK(e->state == "running");
+    CHECK(emitted(r.out, "main") != 0);
+    CHECK(listed_fiber(parse_dump(r.err), r, "main").state == "running");
 }
 
 TEST_CASE("an uncaught goro::panic_error (negative WaitGroup counter) is a panic with Go's message") {
@@ -274,12 +283,10 @@ TEST_CASE("an uncaught goro::panic_error (negative WaitGroup counter) is a panic
     INFO(goro_test::describe(r));
     CHECK(r.exit_status == 2);
     CHECK(first_line(r.err) == "panic: sync: negative WaitGroup counter");
-    const std::uint64_t fiber = emitted(r.out, "panicking");
     const auto entries = parse_dump(r.err);
-    const goro_test::dump_entry* e = goro_test::find_fiber(entries, fiber);
-    REQUIRE(e != nullptr);
-    CHECK(e->state == "running");
-    CHECK(site_is(e->spawned_at, this_file, static_cast<long>(emitted(r.out, "spawn_line"))));
+    const goro_test::dump_entry& e = listed_fiber(entries, r, "panicking");
+    CHECK(e.state == "running");
+    CHECK(spawned_at(e, r, "spawn_line"));
 }
 
 TEST_CASE("deadlock: every fiber blocked on a wait_group is reported, naming wait_group and the spawn site") {
@@ -289,13 +296,10 @@ TEST_CASE("deadlock: every fiber blocked on a wait_group is reported, naming wai
     CHECK(first_line(r.err) == deadlock_line);
 
     const auto entries = parse_dump(r.err);
-    const goro_test::dump_entry* main_fiber = goro_test::find_fiber(entries, emitted(r.out, "main"));
-    const goro_test::dump_entry* waiter = goro_test::find_fiber(entries, emitted(r.out, "waiter"));
-    REQUIRE(main_fiber != nullptr);
-    REQUIRE(waiter != nullptr);
-    CHECK(contains(main_fiber->reason, "wait_group"));
-    CHECK(contains(waiter->reason, "wait_group"));
-    CHECK(site_is(waiter->spawned_at, this_file, static_cast<long>(emitted(r.out, "spawn_line"))));
+    const goro_test::dump_entry& waiter = listed_fiber(entries, r, "waiter");
+    CHECK(contains(listed_fiber(entries, r, "main").reason, "wait_group"));
+    CHECK(contains(waiter.reason, "wait_group"));
+    CHECK(spawned_at(waiter, r, "spawn_line"));
     CHECK(entries.front().id == 1);  // the main fiber is listed first, as Go lists goroutine 1
 }
 
@@ -317,13 +321,10 @@ TEST_CASE("deadlock: fibers blocked on a mutex and on a cond are reported with t
         CHECK((site_is(e->spawned_at, this_file, static_cast<long>(locker_lines[0])) ||
                site_is(e->spawned_at, this_file, static_cast<long>(locker_lines[1]))));
     }
-    const goro_test::dump_entry* waiter = goro_test::find_fiber(entries, emitted(r.out, "cond_waiter"));
-    REQUIRE(waiter != nullptr);
-    CHECK(contains_nocase(waiter->reason, "cond"));
-    CHECK(site_is(waiter->spawned_at, this_file, static_cast<long>(emitted(r.out, "cond_line"))));
-    const goro_test::dump_entry* main_fiber = goro_test::find_fiber(entries, emitted(r.out, "main"));
-    REQUIRE(main_fiber != nullptr);
-    CHECK(contains(main_fiber->reason, "wait_group"));
+    const goro_test::dump_entry& waiter = listed_fiber(entries, r, "cond_waiter");
+    CHECK(contains_nocase(waiter.reason, "cond"));
+    CHECK(spawned_at(waiter, r, "cond_line"));
+    CHECK(contains(listed_fiber(entries, r, "main").reason, "wait_group"));
 }
 
 TEST_CASE("no deadlock is reported while a sleeping fiber will wake the others") {
@@ -340,30 +341,18 @@ TEST_CASE("no deadlock is reported while a plain thread will call done later") {
     CHECK_FALSE(contains(r.err, "fatal error"));
 }
 
-TEST_CASE("a fiber that recurses without end gets 'fatal error: stack overflow in fiber <id>' and exit status 2") {
-    const proc_result r = run_self("stack_overflow");
-    INFO(goro_test::describe(r));
-    CHECK(r.exit_status == 2);
-    const std::uint64_t fiber = emitted(r.out, "overflowing");
-    CHECK(fiber != 0);
-    CHECK(overflow_fiber_named(first_line(r.err)) == std::to_string(fiber));
-    const auto entries = parse_dump(r.err);
-    const goro_test::dump_entry* e = goro_test::find_fiber(entries, fiber);
-    REQUIRE(e != nullptr);
-    CHECK(site_is(e->spawned_at, this_file, static_cast<long>(emitted(r.out, "spawn_line"))));
-}
-
-TEST_CASE("a fiber spawned with a 64 KiB stack overflows it when it uses 512 KiB") {
-    const proc_result r = run_self("small_stack_overflow");
-    INFO(goro_test::describe(r));
-    CHECK(r.exit_status == 2);
-    const std::uint64_t fiber = emitted(r.out, "overflowing");
-    CHECK(fiber != 0);
-    CHECK(overflow_fiber_named(first_line(r.err)) == std::to_string(fiber));
-    const auto entries = parse_dump(r.err);
-    const goro_test::dump_entry* e = goro_test::find_fiber(entries, fiber);
-    REQUIRE(e != nullptr);
-    CHECK(site_is(e->spawned_at, this_file, static_cast<long>(emitted(r.out, "spawn_line"))));
+TEST_CASE("stack overflow is 'fatal error: stack overflow in fiber <id>' with exit status 2, on the default and a 64 KiB stack") {
+    // stack_overflow recurses without end on the default stack;
+    // small_stack_overflow uses 512 KiB of a 64 KiB stack set by spawn_options.
+    for (const char* scenario : {"stack_overflow", "small_stack_overflow"}) {
+        const proc_result r = run_self(scenario);
+        INFO((std::string(scenario) + "\n" + goro_test::describe(r)));
+        CHECK(r.exit_status == 2);
+        const std::uint64_t fiber = emitted(r.out, "overflowing");
+        CHECK(fiber != 0);
+        CHECK(overflow_fiber_named(first_line(r.err)) == std::to_string(fiber));
+        CHECK(spawned_at(listed_fiber(parse_dump(r.err), r, "overflowing"), r, "spawn_line"));
+    }
 }
 
 // ThreadSanitizer cannot track more than 8,128 threads and fibers at once, far
