@@ -5,6 +5,7 @@
 #   scripts/test.sh tsan     the same suite under ThreadSanitizer
 #   scripts/test.sh long     the plain build with the long stress modes
 #   scripts/test.sh clang    the suite built with Clang instead of GCC
+#   scripts/test.sh asan-long the long stress modes under ASan+UBSan
 # Installs its Debian packages first. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +19,10 @@ case "$mode" in
   plain) dir=build ;;
   long)  dir=build; suite_args=(--suite long) ;;
   asan)  dir=build-asan; setup+=(-Db_sanitize=address,undefined -Db_lundef=false) ;;
+  asan-long) dir=build-asan; setup+=(-Db_sanitize=address,undefined -Db_lundef=false); suite_args=(--suite long) ;;
   tsan)  dir=build-tsan; setup+=(-Db_sanitize=thread -Db_lundef=false) ;;
   clang) dir=build-clang; export CXX=clang++ ;;
-  *) echo "usage: $0 [plain|asan|tsan|long|clang]" >&2; exit 2 ;;
+  *) echo "usage: $0 [plain|asan|tsan|long|clang|asan-long]" >&2; exit 2 ;;
 esac
 
 if [[ -f "$dir/build.ninja" ]]; then
