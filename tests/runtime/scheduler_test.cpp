@@ -789,6 +789,31 @@ TEST_CASE("a million fibers are spawned and joined with a wait_group") {
     });
 }
 
+TEST_CASE("many fibers parked at once (a million in long mode) all wake and finish") {
+    // Every fiber is alive and parked at the same moment, each holding its
+    // own stack: the case guard pages and vm.max_map_count constrain.
+    goro::config cfg;
+    cfg.procs = 2;
+    goro::run(cfg, [] {
+        const int n = goro_test::stress(20'000, 1'000'000);
+        goro::wait_group parked, release, finished;
+        parked.add(n);
+        release.add(1);
+        finished.add(n);
+        for (int i = 0; i < n; ++i)
+            goro::go([&] {
+                parked.done();
+                release.wait();
+                finished.done();
+            });
+        parked.wait();
+        CHECK(eventually([&] { return fibers_alive() == n + 1; }));
+        release.done();
+        finished.wait();
+        CHECK(eventually([] { return fibers_alive() == 1; }));
+    });
+}
+
 // ---------------------------------------------------------------------------
 // dump_fibers
 
