@@ -235,20 +235,21 @@ struct notify_waiter {
 
 bool ticket_before(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) < 0; }
 
-void lock_list(cond::notify_list& l) {
-    while (l.lock.exchange(true, std::memory_order_acquire))
-        while (l.lock.load(std::memory_order_relaxed)) detail::cpu_relax();
-}
-void unlock_list(cond::notify_list& l) { l.lock.store(false, std::memory_order_release); }
-
 }  // namespace
+
+void cond::notify_list::lock() noexcept {
+    while (locked.exchange(true, std::memory_order_acquire))
+        while (locked.load(std::memory_order_relaxed)) detail::cpu_relax();
+}
+
+void cond::notify_list::unlock() noexcept { locked.store(false, std::memory_order_release); }
 
 void cond::wait() {
     const std::uint32_t ticket = notify_.wait_ticket.fetch_add(1, std::memory_order_acq_rel);
     unlock_fn_(lock_);
-    lock_list(notify_);
+    notify_.lock();
     if (ticket_before(ticket, notify_.notify_ticket.load(std::memory_order_relaxed))) {
-        unlock_list(notify_);  // signalled between taking the ticket and here
+        notify_.unlock();  // signalled between taking the ticket and here
     } else {
         notify_waiter self{ticket, detail::current_waiter()};
         if (notify_.tail)
@@ -259,7 +260,7 @@ void cond::wait() {
         detail::park(
             detail::wait_reason::cond,
             [](void* list) {
-                unlock_list(*static_cast<cond::notify_list*>(list));
+                static_cast<notify_list*>(list)->unlock();
                 return true;
             },
             &notify_);
@@ -270,10 +271,10 @@ void cond::wait() {
 void cond::signal() {
     if (notify_.wait_ticket.load(std::memory_order_acquire) == notify_.notify_ticket.load(std::memory_order_acquire))
         return;  // nobody waiting: the fast path Go takes too
-    lock_list(notify_);
+    notify_.lock();
     const std::uint32_t t = notify_.notify_ticket.load(std::memory_order_relaxed);
     if (t == notify_.wait_ticket.load(std::memory_order_acquire)) {
-        unlock_list(notify_);
+        notify_.unlock();
         return;
     }
     notify_.notify_ticket.store(t + 1, std::memory_order_release);
@@ -288,21 +289,21 @@ void cond::signal() {
             notify_.head = w->next;
         if (notify_.tail == w) notify_.tail = prev;
         detail::fiber* waiter = w->waiter;
-        unlock_list(notify_);
+        notify_.unlock();
         detail::ready(waiter);
         return;
     }
-    unlock_list(notify_);
+    notify_.unlock();
 }
 
 void cond::broadcast() {
     if (notify_.wait_ticket.load(std::memory_order_acquire) == notify_.notify_ticket.load(std::memory_order_acquire))
         return;
-    lock_list(notify_);
+    notify_.lock();
     notify_.notify_ticket.store(notify_.wait_ticket.load(std::memory_order_acquire), std::memory_order_release);
     auto* w = static_cast<notify_waiter*>(notify_.head);
     notify_.head = notify_.tail = nullptr;
-    unlock_list(notify_);
+    notify_.unlock();
     while (w) {
         notify_waiter* next = w->next;  // w vanishes once its waiter runs
         detail::ready(w->waiter);

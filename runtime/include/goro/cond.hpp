@@ -25,17 +25,19 @@ public:
     void signal();
     void broadcast();
 
+private:
     // The notify list (Go's notifyList): tickets are handed out by wait and
     // consumed in order by signal and broadcast.
     struct notify_list {
         std::atomic<std::uint32_t> wait_ticket{0};    // next ticket to hand out
         std::atomic<std::uint32_t> notify_ticket{0};  // next ticket to wake
-        std::atomic<bool> lock{false};                // guards the list below
+        std::atomic<bool> locked{false};              // guards the list below
         void* head = nullptr;
         void* tail = nullptr;
+        void lock() noexcept;
+        void unlock() noexcept;
     };
 
-private:
     void* lock_;
     void (*lock_fn_)(void*);
     void (*unlock_fn_)(void*);
