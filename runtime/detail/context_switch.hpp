@@ -57,15 +57,11 @@ inline void asan_start_switch(void** fake_stack_save, stack_bounds target) noexc
 #endif
 }
 
-inline void asan_finish_switch(void* fake_stack_save, stack_bounds* came_from) noexcept {
+inline void asan_finish_switch(void* fake_stack_save) noexcept {
 #ifdef GORO_ASAN
-    const void* bottom = nullptr;
-    std::size_t size = 0;
-    __sanitizer_finish_switch_fiber(fake_stack_save, &bottom, &size);
-    if (came_from) *came_from = {bottom, size};
+    __sanitizer_finish_switch_fiber(fake_stack_save, nullptr, nullptr);
 #else
     (void)fake_stack_save;
-    (void)came_from;
 #endif
 }
 

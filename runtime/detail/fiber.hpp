@@ -43,7 +43,6 @@ enum class wait_reason : std::uint8_t {
     rw_mutex_write,
     wait_group,
     cond,
-    semaphore,
     chan_receive,
     chan_send,
     chan_receive_nil,
@@ -56,8 +55,6 @@ enum class wait_reason : std::uint8_t {
 
 const char* wait_reason_name(wait_reason r) noexcept;
 const char* fiber_state_name(fiber_state s) noexcept;
-
-struct stack_slab;
 
 // libstdc++'s per-thread exception state (__cxa_eh_globals). A fiber that is
 // switched out inside a catch block carries its caught-exception chain with it
@@ -94,7 +91,6 @@ struct alignas(64) fiber {
     char* stack_low = nullptr;   // lowest usable byte (just above the guard page)
     std::size_t stack_size = 0;  // usable bytes, guard excluded
     std::size_t guard_size = 0;
-    stack_slab* slab = nullptr;
 
     // --- sanitizer bookkeeping ---
     void* asan_fake_stack = nullptr;

@@ -54,7 +54,6 @@ public:
     // returns one of them to run; runnext is taken only with take_runnext.
     fiber* steal_from(run_queue& victim, bool take_runnext) noexcept;
     bool empty() const noexcept;
-    std::uint32_t size() const noexcept;
 
 private:
     std::uint32_t grab(fiber** batch, bool take_runnext) noexcept;

@@ -37,7 +37,6 @@ struct stack_slab {
     std::size_t bytes = 0;       // length of the mapping
     std::size_t slot_bytes = 0;  // guard + usable, page multiple
     std::size_t slots = 0;
-    std::size_t guard_bytes = 0;
 
     fiber* block(std::size_t i) const noexcept;
 };
@@ -59,8 +58,6 @@ public:
     stack_pool(const stack_pool&) = delete;
     stack_pool& operator=(const stack_pool&) = delete;
 
-    std::size_t default_size() const noexcept { return default_usable_; }
-
     // A dead fiber with a stack of `usable` bytes (0 = default), taken from
     // the cache, the global pool or a new slab.
     fiber* get(stack_cache* cache, std::size_t usable);
@@ -73,7 +70,6 @@ public:
     void trim_some() noexcept;
 
     stack_slab* slabs() const noexcept { return slabs_.load(std::memory_order_acquire); }
-    std::size_t guard_count() const noexcept { return guards_.load(std::memory_order_relaxed); }
 
 private:
     stack_slab* new_slab(std::size_t usable, std::size_t slots);

@@ -97,8 +97,4 @@ bool run_queue::empty() const noexcept {
            runnext_.load(std::memory_order_seq_cst) == nullptr;
 }
 
-std::uint32_t run_queue::size() const noexcept {
-    return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
-}
-
 }  // namespace goro::detail

@@ -97,12 +97,6 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {
     return s * 0x2545F4914F6CDD1DULL;
 }
 
-std::int64_t coarse_now_ns() noexcept {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 int default_procs() noexcept {
     if (const char* env = std::getenv("GORO_MAXPROCS")) {
         char* end = nullptr;
@@ -143,7 +137,13 @@ void switch_to_scheduler(fiber* self, switch_request* request) noexcept {
     // Resumed, perhaps by another worker: it passed itself as the data.
     auto* resumer = static_cast<worker*>(from.data);
     resumer->scheduler_context = from.fctx;
-    asan_finish_switch(self->asan_fake_stack, nullptr);
+    asan_finish_switch(self->asan_fake_stack);
+}
+
+// Give the worker back and go to the tail of its run queue (Go's Gosched).
+void yield_fiber(fiber* self) noexcept {
+    switch_request request{switch_kind::yield};
+    switch_to_scheduler(self, &request);
 }
 
 [[noreturn]] void report_panic(fiber* f) noexcept;
@@ -152,7 +152,7 @@ void fiber_main(ctx::transfer_t from) noexcept {
     auto* w = static_cast<worker*>(from.data);
     w->scheduler_context = from.fctx;
     fiber* self = w->current;
-    asan_finish_switch(nullptr, nullptr);
+    asan_finish_switch(nullptr);
     try {
         self->run_and_destroy(self->callable);
         // fiber_local values die with the fiber, on its own stack: their
@@ -302,7 +302,7 @@ private:
             asan_start_switch(&w_.asan_fake_stack, {f->stack_low, f->stack_size});
             tsan_switch_to(f->tsan_fiber);
             ctx::transfer_t back = ctx::jump_fcontext(f->context, &w_);
-            asan_finish_switch(w_.asan_fake_stack, nullptr);
+            asan_finish_switch(w_.asan_fake_stack);
             f->context = back.fctx;
             eh_globals* eh = thread_eh_globals();
             f->exceptions = *eh;
@@ -682,7 +682,7 @@ void run_worker(worker& w) {
     std::fflush(nullptr);
     std::string text = "panic: " + what + "\n\n";
     write_stderr(text.c_str());
-    dump_one_fiber_to_fd(2, f, coarse_now_ns());
+    dump_one_fiber_to_fd(2, f, coarse_clock_ns());
     _exit(2);
 }
 
@@ -784,8 +784,7 @@ void start_fiber(fiber* f, void (*run_and_destroy)(void*)) noexcept {
         // The spawner is outrunning the workers: its queue overflowed. Let the
         // queued fibers run before spawning more, so a loop that spawns a
         // million fibers does not need a million stacks at once.
-        switch_request request{switch_kind::yield};
-        switch_to_scheduler(w->current, &request);
+        yield_fiber(w->current);
     }
 }
 
@@ -795,7 +794,7 @@ void park(wait_reason reason, park_commit commit, void* arg) {
     if (!self) {
         thread_parker* p = this_thread_waiter();
         p->reason.store(reason, std::memory_order_relaxed);
-        p->waiting_since_ns.store(coarse_now_ns(), std::memory_order_relaxed);
+        p->waiting_since_ns.store(coarse_clock_ns(), std::memory_order_relaxed);
         parked_threads.fetch_add(1, std::memory_order_acq_rel);
         if (!commit || commit(arg)) {
             while (p->wakeup.load(std::memory_order_acquire) == 0) futex_wait(p->wakeup, 0, -1);
@@ -807,17 +806,14 @@ void park(wait_reason reason, park_commit commit, void* arg) {
         return;
     }
     self->reason.store(reason, std::memory_order_relaxed);
-    self->waiting_since_ns.store(coarse_now_ns(), std::memory_order_relaxed);
+    self->waiting_since_ns.store(coarse_clock_ns(), std::memory_order_relaxed);
     switch_request request{switch_kind::park, commit, arg};
     switch_to_scheduler(self, &request);
     self->reason.store(wait_reason::none, std::memory_order_relaxed);
 }
 
 void yield_to_readied() noexcept {
-    if (fiber* self = current_fiber()) {
-        switch_request request{switch_kind::yield};
-        switch_to_scheduler(self, &request);
-    }
+    if (fiber* self = current_fiber()) yield_fiber(self);
 }
 
 std::int64_t steady_now_ns() noexcept {
@@ -826,7 +822,12 @@ std::int64_t steady_now_ns() noexcept {
     return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-std::int64_t coarse_clock_ns() noexcept { return coarse_now_ns(); }
+// Cheap (about 5 ns) and 4 ms coarse: enough for "how long has it waited".
+std::int64_t coarse_clock_ns() noexcept {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 namespace {
 
@@ -971,12 +972,10 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
 namespace goro {
 
 void yield() {
-    if (detail::fiber* self = detail::current_fiber()) {
-        detail::switch_request request{detail::switch_kind::yield};
-        detail::switch_to_scheduler(self, &request);
-    } else {
+    if (detail::fiber* self = detail::current_fiber())
+        detail::yield_fiber(self);
+    else
         std::this_thread::yield();
-    }
 }
 
 std::size_t num_fibers() noexcept {

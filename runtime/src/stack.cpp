@@ -119,7 +119,6 @@ stack_slab* stack_pool::new_slab(std::size_t usable, std::size_t slots) {
     slab->bytes = bytes;
     slab->slot_bytes = slot;
     slab->slots = slots;
-    slab->guard_bytes = guard;
     for (std::size_t i = 0; i < slots; ++i) {
         char* low = slab->base + i * slot;
         install_guard(low, guard);
@@ -127,7 +126,6 @@ stack_slab* stack_pool::new_slab(std::size_t usable, std::size_t slots) {
         f->stack_low = low + guard;
         f->stack_size = usable;
         f->guard_size = guard;
-        f->slab = slab;
     }
     // Publish: the dump walks this list without locks.
     slab->next = slabs_.load(std::memory_order_relaxed);

@@ -95,7 +95,6 @@ const char* wait_reason_name(wait_reason r) noexcept {
     case wait_reason::rw_mutex_write: return "rw_mutex write";
     case wait_reason::wait_group: return "wait_group";
     case wait_reason::cond: return "cond";
-    case wait_reason::semaphore: return "semaphore";
     case wait_reason::chan_receive: return "chan receive";
     case wait_reason::chan_send: return "chan send";
     case wait_reason::chan_receive_nil: return "chan receive (nil chan)";
