@@ -112,6 +112,7 @@ struct scheduler {
     explicit scheduler(int procs, std::size_t stack_size);
 
     const int procs;
+    const std::uint64_t run_id;  // distinct for every goro::run in the process
     std::vector<std::unique_ptr<worker>> workers;
     stack_pool stacks;
     moodycamel::ConcurrentQueue<fiber*> global_queue;

@@ -9,6 +9,9 @@
 //   - fire() runs with the heap's lock held, on whichever worker found the
 //     timer expired. It must be short and must not take a timer-heap lock or
 //     any lock that is held while calling add or remove.
+//   - A periodic timer (period_ns > 0) is put back by run_expired itself,
+//     under the same lock, at its next due time after now: a slow heap drops
+//     the periods it missed instead of firing them in a burst.
 //   - The heap is 4-ary, as Go's: shallower than binary. Each entry carries
 //     its deadline beside the node pointer, so sifting compares within the
 //     array and never reads the nodes (which live on fibers' stacks, a page
@@ -28,7 +31,8 @@ struct timer_heap;
 
 struct timer_node {
     std::int64_t when_ns = 0;               // steady-clock deadline
-    void (*fire)(timer_node*) = nullptr;    // called once when expired
+    std::int64_t period_ns = 0;             // > 0: fire again every period_ns
+    void (*fire)(timer_node*) = nullptr;    // called once each time it expires
     timer_heap* heap = nullptr;             // guarded by heap->lock
     std::int32_t heap_index = -1;           // guarded by heap->lock
 };
@@ -58,5 +62,18 @@ private:
         earliest_ns.store(nodes.empty() ? INT64_MAX : nodes.front().when_ns, std::memory_order_release);
     }
 };
+
+// For layers above the runtime (timer channels, contexts): add t to the
+// calling worker's heap (a plain thread uses worker 0's) and wake the worker
+// that sleeps until the earliest timer if t is now earlier. Returns the heap
+// and stores the running runtime's id in *run_id; returns null when no
+// runtime is running.
+timer_heap* add_timer(timer_node* t, std::uint64_t* run_id);
+
+// Takes t out of heap if it is still there. A heap of a runtime that has
+// since ended (run_id differs) is gone; then nothing is done. Returns whether
+// t was removed. Once this returns, t's fire is not running and will not run
+// (it runs under the heap's lock).
+bool remove_timer(timer_node* t, timer_heap* heap, std::uint64_t run_id);
 
 }  // namespace goro::detail

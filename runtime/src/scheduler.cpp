@@ -200,7 +200,12 @@ void note_wakeup_source(int delta) noexcept { external_wakeup_sources.fetch_add(
 
 // ------------------------------------------------------------- run queues
 
-scheduler::scheduler(int n, std::size_t stack_size) : procs(n), stacks(stack_size) {
+namespace {
+std::atomic<std::uint64_t> run_id_source{1};
+}
+
+scheduler::scheduler(int n, std::size_t stack_size)
+    : procs(n), run_id(run_id_source.fetch_add(1, std::memory_order_relaxed)), stacks(stack_size) {
     workers.reserve(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) workers.push_back(std::make_unique<worker>(*this, i));
 }
@@ -864,6 +869,36 @@ void timer_added(scheduler& s, std::int64_t when) noexcept {
         }
     }
     if (s.timer_waiter_deadline.load(std::memory_order_acquire) == INT64_MAX) wake_idle();
+}
+
+timer_heap* add_timer(timer_node* t, std::uint64_t* run_id) {
+    const std::int64_t when = t->when_ns;  // t may fire and change once added
+    if (worker* w = current_worker()) {
+        *run_id = w->sched.run_id;
+        w->timers.add(t);
+        timer_added(w->sched, when);
+        return &w->timers;
+    }
+    plain_thread_scope scope;
+    if (!scope.sched) return nullptr;
+    timer_heap* heap = &scope.sched->workers[0]->timers;
+    *run_id = scope.sched->run_id;
+    heap->add(t);
+    timer_added(*scope.sched, when);
+    return heap;
+}
+
+bool remove_timer(timer_node* t, timer_heap* heap, std::uint64_t run_id) {
+    if (!heap) return false;
+    if (current_worker()) {
+        // A fiber or timer callback of the running runtime: if run_id names
+        // an older runtime, that heap is gone.
+        if (current_worker()->sched.run_id != run_id) return false;
+        return heap->remove(t);
+    }
+    plain_thread_scope scope;
+    if (!scope.sched || scope.sched->run_id != run_id) return false;
+    return heap->remove(t);
 }
 
 void sleep_until_steady(std::int64_t deadline_ns) {

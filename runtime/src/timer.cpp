@@ -51,9 +51,14 @@ int timer_heap::run_expired(std::int64_t now_ns, bool try_only) {
     int fired = 0;
     while (!nodes.empty() && nodes.front().when_ns <= now_ns) {
         timer_node* t = nodes.front().node;
+        const std::int64_t period = t->period_ns;  // a one-shot t may vanish once fired
         remove_at_locked(0);
         t->fire(t);
         ++fired;
+        if (period > 0) {
+            t->when_ns += period * (1 + (now_ns - t->when_ns) / period);
+            add_locked(t);
+        }
     }
     publish_earliest();
     lock.unlock();

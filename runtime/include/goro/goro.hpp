@@ -2,7 +2,11 @@
 // sync and the netpoller for C++20. See README.md and docs/.
 #pragma once
 
+#include <goro/chan.hpp>
+#include <goro/context.hpp>
 #include <goro/fiber_local.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
+#include <goro/select.hpp>
 #include <goro/sync.hpp>
+#include <goro/time.hpp>

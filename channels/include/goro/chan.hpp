@@ -1,0 +1,227 @@
+// goro/chan.hpp — Go's channels: goro::chan<T> and goro::make_chan<T>(cap).
+//
+//   goro::chan<int> nil;                 // a nil channel: blocks forever
+//   auto c = goro::make_chan<int>();     // unbuffered: a send waits for a receiver
+//   auto b = goro::make_chan<int>(16);   // buffered, capacity 16
+//   c.send(1);                           // c <- 1
+//   std::optional<int> v = c.recv();     // v, ok := <-c  (nullopt: closed and drained)
+//   for (int x : c) { ... }              // for x := range c
+//   c.close();                           // close(c)
+//
+// chan<T> is a reference: copies share one channel, == compares identity, and
+// the channel lives while any copy (or a fiber blocked on it) holds it.
+// Every operation works from fibers (the fiber parks) and from plain threads
+// (the thread blocks), in any mix. Values are moved through the channel,
+// never copied, and T may be move-only or lack a default constructor. T's
+// move constructor runs inside the channel's critical section: one that
+// throws terminates the program (as a failed move inside a std::vector
+// reallocation would corrupt it, there is no safe state to unwind to).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <goro/panic.hpp>
+
+namespace goro {
+
+namespace detail {
+
+struct hchan;
+
+// How the type-erased channel core moves and destroys elements of one type.
+struct element_ops {
+    std::size_t size;
+    std::size_t align;
+    void (*move_construct)(void* dst, void* src) noexcept;  // placement-new T(std::move(*src))
+    void (*destroy)(void* p) noexcept;
+};
+
+template <class T>
+inline constexpr element_ops element_ops_for{
+    sizeof(T),
+    alignof(T),
+    [](void* dst, void* src) noexcept { ::new (dst) T(std::move(*static_cast<T*>(src))); },
+    [](void* p) noexcept { static_cast<T*>(p)->~T(); },
+};
+
+// A receiver's destination: deliver(sink, src) moves *src (a T) into the
+// sink; src == nullptr means "the channel is closed", which a sink that must
+// hold a value (select's recv(ch, out)) turns into T{}.
+using deliver_fn = void (*)(void* sink, void* src) noexcept;
+
+template <class T>
+void deliver_into_optional(void* sink, void* src) noexcept {
+    if (src) static_cast<std::optional<T>*>(sink)->emplace(std::move(*static_cast<T*>(src)));
+}
+
+enum class recv_status : std::uint8_t { received, closed, would_block };
+
+hchan* chan_make(const element_ops* ops, std::size_t capacity);
+void chan_retain(hchan* c) noexcept;
+void chan_release(hchan* c) noexcept;
+// block=false makes the call fail instead of waiting (a select with default).
+bool chan_send(hchan* c, void* src, bool block);
+recv_status chan_recv(hchan* c, void* sink, deliver_fn deliver, bool block);
+void chan_close(hchan* c);
+std::size_t chan_len(const hchan* c) noexcept;
+std::size_t chan_cap(const hchan* c) noexcept;
+
+// An owning, type-erased reference to a channel (a nil one when null).
+class chan_handle {
+public:
+    chan_handle() noexcept = default;
+    explicit chan_handle(hchan* adopted) noexcept : c_(adopted) {}
+    chan_handle(const chan_handle& o) noexcept : c_(o.c_) {
+        if (c_) chan_retain(c_);
+    }
+    chan_handle(chan_handle&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    chan_handle& operator=(const chan_handle& o) noexcept {
+        if (o.c_) chan_retain(o.c_);
+        if (c_) chan_release(c_);
+        c_ = o.c_;
+        return *this;
+    }
+    chan_handle& operator=(chan_handle&& o) noexcept {
+        if (this != &o) {
+            if (c_) chan_release(c_);
+            c_ = std::exchange(o.c_, nullptr);
+        }
+        return *this;
+    }
+    ~chan_handle() {
+        if (c_) chan_release(c_);
+    }
+    hchan* get() const noexcept { return c_; }
+
+private:
+    hchan* c_ = nullptr;
+};
+
+}  // namespace detail
+
+template <class T>
+class chan;
+
+template <class T>
+chan<T> make_chan(std::size_t capacity = 0);
+
+namespace detail {
+template <class U>
+chan<U> adopt_chan(hchan* adopted) noexcept;
+class case_channel;
+}  // namespace detail
+
+template <class T>
+class chan {
+    static_assert(std::is_object_v<T> && !std::is_array_v<T> && !std::is_const_v<T>,
+                  "goro::chan<T>: T must be a non-const object type");
+    static_assert(std::is_move_constructible_v<T>, "goro::chan<T>: T must be move-constructible");
+    static_assert(std::is_nothrow_destructible_v<T>, "goro::chan<T>: T's destructor must not throw");
+
+public:
+    using value_type = T;
+
+    chan() noexcept = default;  // nil
+
+    // c <- v. Blocks until a receiver takes v (unbuffered) or v is buffered.
+    // Throws goro::panic_error("send on closed channel").
+    void send(T value) { detail::chan_send(handle_.get(), std::addressof(value), true); }
+
+    // v, ok := <-c. Blocks; std::nullopt once the channel is closed and drained.
+    std::optional<T> recv() {
+        std::optional<T> out;
+        recv_into(out);
+        return out;
+    }
+
+    // select { case c <- v: return true; default: return false }. Throws on
+    // a closed channel, as a send does.
+    bool try_send(T value) { return detail::chan_send(handle_.get(), std::addressof(value), false); }
+
+    // select { case v, ok := <-c: ...; default: } — nullopt when nothing is
+    // ready or the channel is closed and drained; `closed` tells which.
+    std::optional<T> try_recv(bool* closed = nullptr) {
+        std::optional<T> out;
+        auto status = detail::chan_recv(handle_.get(), &out, &detail::deliver_into_optional<T>, false);
+        if (closed) *closed = status == detail::recv_status::closed;
+        return out;
+    }
+
+    // close(c): wakes every waiter. Throws goro::panic_error on a nil channel
+    // ("close of nil channel") or a closed one ("close of closed channel").
+    void close() { detail::chan_close(handle_.get()); }
+
+    std::size_t len() const noexcept { return detail::chan_len(handle_.get()); }
+    std::size_t cap() const noexcept { return detail::chan_cap(handle_.get()); }
+
+    explicit operator bool() const noexcept { return handle_.get() != nullptr; }
+    friend bool operator==(const chan& a, const chan& b) noexcept { return a.handle_.get() == b.handle_.get(); }
+
+    // for (auto v : c): receives until the channel is closed and drained.
+    // Each value is handed out as an rvalue, so `auto v` moves it (and works
+    // for move-only T); `auto&& v` and `const auto& v` bind to it in place.
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using pointer = T*;
+        using reference = T&&;
+
+        iterator() = default;
+        T&& operator*() noexcept { return std::move(*current_); }
+        T* operator->() noexcept { return &*current_; }
+        iterator& operator++() {
+            current_.reset();
+            channel_->recv_into(current_);
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return !it.current_; }
+
+    private:
+        friend class chan;
+        explicit iterator(chan* c) : channel_(c) { c->recv_into(current_); }
+        chan* channel_ = nullptr;
+        std::optional<T> current_;
+    };
+    iterator begin() { return iterator(this); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+    // The type-erased channel, for select and the runtime's own layers.
+    detail::hchan* native_handle() const noexcept { return handle_.get(); }
+
+private:
+    void recv_into(std::optional<T>& out) {
+        detail::chan_recv(handle_.get(), &out, &detail::deliver_into_optional<T>, true);
+    }
+
+    friend chan make_chan<T>(std::size_t);
+    friend class detail::case_channel;  // takes over a temporary's reference
+    template <class U>
+    friend chan<U> detail::adopt_chan(detail::hchan*) noexcept;
+    explicit chan(detail::hchan* adopted) noexcept : handle_(adopted) {}
+
+    detail::chan_handle handle_;
+};
+
+namespace detail {
+// A channel made by a runtime layer (timer channels) takes over one reference.
+template <class U>
+chan<U> adopt_chan(hchan* adopted) noexcept {
+    return chan<U>(adopted);
+}
+}  // namespace detail
+
+template <class T>
+chan<T> make_chan(std::size_t capacity) {
+    return chan<T>(detail::chan_make(&detail::element_ops_for<T>, capacity));
+}
+
+}  // namespace goro

@@ -1,0 +1,139 @@
+// goro/context.hpp — Go's context package: cancellation, deadlines and
+// request-scoped values that flow down a tree of contexts.
+//
+//   auto [ctx, cancel] = goro::with_timeout(goro::background(), 100ms);
+//   switch (goro::select(goro::recv(results, r), goro::recv(ctx.done()))) {
+//     case 0: ...;                                   // got a result in time
+//     case 1: std::cout << ctx.err().message();      // "context deadline exceeded"
+//   }
+//   cancel();  // always, as in Go: releases the timer and the parent's link
+//
+// Cancelling a context closes its done() channel, sets err(), and cancels
+// every context derived from it; a child never outlives its parent's
+// cancellation. A context is a cheap, thread-safe handle: copy it freely.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <utility>
+#include <variant>
+
+#include <goro/chan.hpp>
+#include <goro/runtime.hpp>
+
+namespace goro {
+
+// context.Canceled and context.DeadlineExceeded.
+enum class context_errc { canceled = 1, deadline_exceeded = 2 };
+
+const std::error_category& context_category() noexcept;
+
+inline std::error_code make_error_code(context_errc e) noexcept {
+    return {static_cast<int>(e), context_category()};
+}
+
+}  // namespace goro
+
+template <>
+struct std::is_error_code_enum<goro::context_errc> : std::true_type {};
+
+namespace goro {
+
+namespace detail {
+struct context_node;
+}
+
+// A key for with_value / value: keys compare by identity, so a package-level
+// `const goro::context_key<std::string> user_key;` cannot collide with anyone
+// else's key, as Go's unexported key types do not.
+template <class T>
+class context_key {
+public:
+    context_key() = default;
+    context_key(const context_key&) = delete;
+    context_key& operator=(const context_key&) = delete;
+};
+
+class context {
+public:
+    // The background context: never cancelled, no deadline, no values.
+    context();
+
+    // A channel closed when this context is cancelled; nil (never ready) for
+    // a context that can never be cancelled, as in Go.
+    chan<std::monostate> done() const;
+
+    // Empty until done() is closed; then context_errc::canceled or
+    // context_errc::deadline_exceeded.
+    std::error_code err() const;
+
+    // The earliest deadline on the way to the root, if any.
+    std::optional<time_point> deadline() const;
+
+    // The value bound to key by this context or an ancestor, or null.
+    template <class T>
+    const T* value(const context_key<T>& key) const {
+        return static_cast<const T*>(find_value(&key));
+    }
+
+    friend bool operator==(const context& a, const context& b) noexcept { return a.node_ == b.node_; }
+
+private:
+    friend class cancel_func;
+    friend context todo();
+    friend std::pair<context, class cancel_func> with_cancel(const context& parent);
+    friend std::pair<context, class cancel_func> with_deadline(const context& parent, time_point deadline);
+    template <class T, class V>
+    friend context with_value(const context& parent, const context_key<T>& key, V&& value);
+
+    explicit context(std::shared_ptr<detail::context_node> node) noexcept : node_(std::move(node)) {}
+    const void* find_value(const void* key) const;
+    static context make_value(const context& parent, const void* key, std::shared_ptr<const void> value);
+
+    std::shared_ptr<detail::context_node> node_;
+};
+
+// context.CancelFunc: cancels its context (and the contexts derived from it)
+// with context_errc::canceled. Calling it again does nothing. Safe from any
+// fiber or thread.
+class cancel_func {
+public:
+    cancel_func() = default;
+    void operator()() const;
+
+private:
+    friend std::pair<context, cancel_func> with_cancel(const context& parent);
+    friend std::pair<context, cancel_func> with_deadline(const context& parent, time_point deadline);
+    explicit cancel_func(std::shared_ptr<detail::context_node> node) noexcept : node_(std::move(node)) {}
+    std::shared_ptr<detail::context_node> node_;
+};
+
+// context.Background() and context.TODO().
+context background();
+context todo();
+
+// context.WithCancel(parent).
+std::pair<context, cancel_func> with_cancel(const context& parent);
+
+// context.WithDeadline(parent, d): also cancelled, with deadline_exceeded,
+// at d (at once if d has passed, or at the parent's deadline if earlier).
+std::pair<context, cancel_func> with_deadline(const context& parent, time_point deadline);
+
+// context.WithTimeout(parent, d) = with_deadline(parent, now + d).
+template <class Rep, class Period>
+std::pair<context, cancel_func> with_timeout(const context& parent, std::chrono::duration<Rep, Period> d) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto room = time_point::max() - now;
+    const auto wait = std::chrono::duration_cast<time_point::duration>(d);
+    return with_deadline(parent, wait >= room ? time_point::max() : now + wait);
+}
+
+// context.WithValue(parent, key, value).
+template <class T, class V>
+context with_value(const context& parent, const context_key<T>& key, V&& value) {
+    return context::make_value(parent, &key, std::make_shared<const T>(std::forward<V>(value)));
+}
+
+}  // namespace goro

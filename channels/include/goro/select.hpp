@@ -1,0 +1,206 @@
+// goro/select.hpp — Go's select statement, and its dynamic form (reflect.Select).
+//
+//   int v; bool ok;
+//   switch (goro::select(goro::recv(in, v, ok),     // case v, ok := <-in
+//                        goro::recv(quit),          // case <-quit
+//                        goro::send(out, x),        // case out <- x
+//                        goro::default_case())) {   // default:
+//     case 0: ...; case 1: ...; case 2: ...; case 3: ...;
+//   }
+//
+// Go's semantics: when several cases are ready one is chosen uniformly at
+// random; with none ready, select blocks (or takes default_case); nil channels
+// are never ready; goro::select() blocks forever; a send case on a closed
+// channel throws goro::panic_error("send on closed channel"); one channel may
+// appear in several cases. A receive that completes because the channel was
+// closed sets out = T{} and ok = false.
+//
+// A send case holds its value from the moment it is made, as Go evaluates the
+// send expression before choosing; a case that is not chosen drops it.
+//
+// For a number of cases known only at run time, build goro::select_case
+// values (from the same makers) in a vector and call goro::select(cases):
+//
+//   std::vector<goro::select_case> cases;
+//   for (auto& in : inputs) cases.emplace_back(goro::recv(in, v, ok));
+//   int i = goro::select(cases);
+#pragma once
+
+#include <memory>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include <goro/chan.hpp>
+
+namespace goro {
+
+namespace detail {
+
+enum class case_kind : std::uint8_t { recv, send, default_case };
+
+// One case, type-erased, as the select algorithm sees it.
+struct select_case_desc {
+    hchan* channel = nullptr;  // null: a nil channel (never ready) or default
+    void* value = nullptr;     // send: the T to move from; recv: the sink (null: discard)
+    deliver_fn deliver = nullptr;  // recv: how to store a received value
+    bool* ok = nullptr;        // recv: set to whether a value was received
+    case_kind kind = case_kind::recv;
+};
+
+// Runs the select; returns the chosen case's index (default_index when no
+// case was ready and default_index >= 0).
+int select_cases(select_case_desc* cases, int count, int default_index);
+
+template <class T>
+void deliver_assign(void* sink, void* src) noexcept {
+    if (src)
+        *static_cast<T*>(sink) = std::move(*static_cast<T*>(src));
+    else
+        *static_cast<T*>(sink) = T{};  // closed: Go's zero value
+}
+
+// Holds the channel of a case: a borrowed pointer for an lvalue channel (the
+// caller's variable keeps it alive), an owned reference for a temporary such
+// as goro::after(1s), so the case may outlive the full expression.
+class case_channel {
+public:
+    template <class T>
+    explicit case_channel(const chan<T>& c) noexcept : raw_(c.native_handle()) {}
+    template <class T>
+    explicit case_channel(chan<T>&& c) noexcept : raw_(c.native_handle()), owned_(std::move(c.handle_)) {}
+    hchan* get() const noexcept { return raw_; }
+
+private:
+    hchan* raw_ = nullptr;
+    chan_handle owned_;  // empty for a borrowed channel
+};
+
+}  // namespace detail
+
+// case <-ch / case v := <-ch / case v, ok := <-ch
+template <class T>
+class recv_case {
+public:
+    recv_case(detail::case_channel c, T* out, bool* ok) noexcept : channel_(std::move(c)), out_(out), ok_(ok) {}
+    detail::select_case_desc describe() noexcept {
+        return {channel_.get(), out_, out_ ? &detail::deliver_assign<T> : nullptr, ok_, detail::case_kind::recv};
+    }
+
+private:
+    detail::case_channel channel_;
+    T* out_;
+    bool* ok_;
+};
+
+// case ch <- v
+template <class T>
+class send_case {
+public:
+    send_case(detail::case_channel c, T value) : channel_(std::move(c)), value_(std::move(value)) {}
+    detail::select_case_desc describe() noexcept {
+        return {channel_.get(), std::addressof(value_), nullptr, nullptr, detail::case_kind::send};
+    }
+
+private:
+    detail::case_channel channel_;
+    T value_;
+};
+
+// default:
+struct default_case_t {
+    detail::select_case_desc describe() const noexcept { return {nullptr, nullptr, nullptr, nullptr, detail::case_kind::default_case}; }
+};
+
+template <class T>
+recv_case<T> recv(const chan<T>& c) noexcept {
+    return {detail::case_channel(c), nullptr, nullptr};
+}
+template <class T>
+recv_case<T> recv(chan<T>&& c) noexcept {
+    return {detail::case_channel(std::move(c)), nullptr, nullptr};
+}
+template <class T>
+recv_case<T> recv(const chan<T>& c, std::type_identity_t<T>& out) noexcept {
+    return {detail::case_channel(c), std::addressof(out), nullptr};
+}
+template <class T>
+recv_case<T> recv(chan<T>&& c, std::type_identity_t<T>& out) noexcept {
+    return {detail::case_channel(std::move(c)), std::addressof(out), nullptr};
+}
+template <class T>
+recv_case<T> recv(const chan<T>& c, std::type_identity_t<T>& out, bool& ok) noexcept {
+    return {detail::case_channel(c), std::addressof(out), &ok};
+}
+template <class T>
+recv_case<T> recv(chan<T>&& c, std::type_identity_t<T>& out, bool& ok) noexcept {
+    return {detail::case_channel(std::move(c)), std::addressof(out), &ok};
+}
+
+template <class T, class V>
+send_case<T> send(const chan<T>& c, V&& value) {
+    return {detail::case_channel(c), T(std::forward<V>(value))};
+}
+template <class T, class V>
+send_case<T> send(chan<T>&& c, V&& value) {
+    return {detail::case_channel(std::move(c)), T(std::forward<V>(value))};
+}
+
+inline default_case_t default_case() noexcept { return {}; }
+
+namespace detail {
+template <class C>
+inline constexpr bool is_case = false;
+template <class T>
+inline constexpr bool is_case<recv_case<T>> = true;
+template <class T>
+inline constexpr bool is_case<send_case<T>> = true;
+template <>
+inline constexpr bool is_case<default_case_t> = true;
+}  // namespace detail
+
+// select { cases... }: returns the 0-based index of the case that ran.
+template <class... Cases>
+    requires(detail::is_case<std::remove_cvref_t<Cases>> && ...)
+int select(Cases&&... cases) {
+    constexpr int count = static_cast<int>(sizeof...(Cases));
+    constexpr int defaults = (0 + ... + (std::is_same_v<std::remove_cvref_t<Cases>, default_case_t> ? 1 : 0));
+    static_assert(defaults <= 1, "goro::select: at most one default_case");
+    detail::select_case_desc descs[count > 0 ? count : 1];
+    int default_index = -1;
+    int i = 0;
+    ((descs[i] = cases.describe(),
+      default_index = descs[i].kind == detail::case_kind::default_case ? i : default_index, ++i),
+     ...);
+    return detail::select_cases(descs, count, default_index);
+}
+
+// One case of a dynamic select (Go's reflect.SelectCase). Made from the same
+// makers: goro::select_case(goro::recv(c, v)). A send case owns its value and
+// sends it at most once: after it has been chosen, make a new case to send
+// again.
+class select_case {
+public:
+    template <class T>
+    select_case(recv_case<T> c) : holder_(std::make_shared<recv_case<T>>(std::move(c))) {
+        desc_ = static_cast<recv_case<T>*>(holder_.get())->describe();
+    }
+    template <class T>
+    select_case(send_case<T> c) : holder_(std::make_shared<send_case<T>>(std::move(c))) {
+        desc_ = static_cast<send_case<T>*>(holder_.get())->describe();
+    }
+    select_case(default_case_t d) noexcept : desc_(d.describe()) {}
+
+    bool is_default() const noexcept { return desc_.kind == detail::case_kind::default_case; }
+
+private:
+    friend int select(std::span<select_case> cases);
+    std::shared_ptr<void> holder_;  // the typed case; its address is stable
+    detail::select_case_desc desc_;
+};
+
+// A select over a run-time list of cases (Go's reflect.Select). Returns the
+// chosen case's index. At most one default case.
+int select(std::span<select_case> cases);
+
+}  // namespace goro
