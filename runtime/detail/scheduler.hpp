@@ -85,6 +85,7 @@ struct alignas(64) worker {
     std::uint32_t runnext_streak = 0;  // consecutive picks from runnext
     std::uint64_t random_state = 0;
     bool spinning = false;
+    std::int64_t coarse_now_ns = 0;  // coarse clock, refreshed every few schedules (park stamps)
     stack_cache stacks;
     std::uint64_t next_fiber_id = 0;  // ids are taken from the global counter in batches
     std::uint64_t fiber_id_limit = 0;

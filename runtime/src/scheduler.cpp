@@ -59,8 +59,11 @@ constexpr std::int64_t deadlock_recheck_ns = 50'000'000;
 constexpr std::uint64_t fiber_id_batch = 16;
 constexpr std::size_t heap_callable_threshold = 16 * 1024;
 
-thread_local worker* this_thread_worker = nullptr;
-thread_local thread_parker* this_thread_parker = nullptr;
+// initial-exec: read on every switch, park and ready; the default model of
+// position-independent code would call __tls_get_addr each time. The cost is
+// a few bytes of static TLS, which a library loaded by dlopen may not get.
+__attribute__((tls_model("initial-exec"))) thread_local worker* this_thread_worker = nullptr;
+__attribute__((tls_model("initial-exec"))) thread_local thread_parker* this_thread_parker = nullptr;
 
 std::atomic<scheduler*> the_scheduler{nullptr};
 // Plain threads inside a call that uses the scheduler (goro::go, readying a
@@ -303,15 +306,14 @@ private:
         for (;;) {
             w_.current = f;
             f->state.store(fiber_state::running, std::memory_order_relaxed);
-            *thread_eh_globals() = f->exceptions;
+            *eh_globals_ = f->exceptions;
             asan_start_switch(&w_.asan_fake_stack, {f->stack_low, f->stack_size});
             tsan_switch_to(f->tsan_fiber);
             ctx::transfer_t back = ctx::jump_fcontext(f->context, &w_);
             asan_finish_switch(w_.asan_fake_stack);
             f->context = back.fctx;
-            eh_globals* eh = thread_eh_globals();
-            f->exceptions = *eh;
-            *eh = {};
+            f->exceptions = *eh_globals_;
+            *eh_globals_ = {};
             w_.current = nullptr;
 
             const switch_request request = *static_cast<switch_request*>(back.data);
@@ -351,6 +353,7 @@ private:
 
     fiber* found(fiber* f) {
         if (w_.spinning) {
+            w_.coarse_now_ns = coarse_clock_ns();  // it may have idled a while
             // The last spinner to find work wakes another, since there may be more.
             w_.spinning = false;
             if (s_.spinning_count.fetch_sub(1, std::memory_order_seq_cst) == 1) wake_idle();
@@ -542,6 +545,7 @@ private:
             pass_now_ = -1;
             run_own_timers();
             if (++w_.schedule_tick % global_queue_check_interval == 0) {
+                w_.coarse_now_ns = coarse_clock_ns();
                 fiber* f = nullptr;
                 if (s_.global_queue.try_dequeue(f)) return found(f);
             }
@@ -566,11 +570,13 @@ private:
                 if (fiber* f = spin_for_work()) return found(f);
             }
             go_idle();
+            w_.coarse_now_ns = coarse_clock_ns();
         }
     }
 
     worker& w_;
     scheduler& s_;
+    eh_globals* const eh_globals_ = thread_eh_globals();  // this thread's, for good
 };
 
 // ---------------------------------------------------- deadlock detection
@@ -653,6 +659,7 @@ void stop_all(scheduler& s) noexcept {
 
 void run_worker(worker& w) {
     this_thread_worker = &w;
+    w.coarse_now_ns = coarse_clock_ns();
     w.random_state = 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(w.index + 1);
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
@@ -811,7 +818,9 @@ void park(wait_reason reason, park_commit commit, void* arg) {
         return;
     }
     self->reason.store(reason, std::memory_order_relaxed);
-    self->waiting_since_ns.store(coarse_clock_ns(), std::memory_order_relaxed);
+    // The worker's cached coarse clock: approximate, as Go's waitsince is,
+    // and it spares every park a clock read.
+    self->waiting_since_ns.store(w->coarse_now_ns, std::memory_order_relaxed);
     switch_request request{switch_kind::park, commit, arg};
     switch_to_scheduler(self, &request);
     self->reason.store(wait_reason::none, std::memory_order_relaxed);
