@@ -19,10 +19,13 @@
 set -euo pipefail
 
 # Runs as BENCHMARKS.md sizes them: program and n.
-runs=("spawn 1000000" "yield 1000000" "timers 100000" "memory 100000" "memory 1000000")
+runs=("spawn 1000000" "skynet 1000000" "pingpong 1000000" "yield 1000000" "buffered 10000000"
+  "mpmc 10000000" "select 4000000" "ring 1000000" "timers 100000" "memory 100000" "memory 1000000")
 # Targets per printed metric: "ratio X" means goro/Go <= X, "abs X" means
 # goro's value <= X. Metrics without one (memory_pte) are shown for information.
-declare -A target=([spawn]="ratio 0.5" [yield]="ratio 0.5" [timers]="ratio 0.7" [memory]="abs 4600")
+declare -A target=([spawn]="ratio 0.5" [skynet]="ratio 0.35" [pingpong]="ratio 0.5" [yield]="ratio 0.5"
+  [buffered]="ratio 0.7" [mpmc]="ratio 1.0" [select]="ratio 0.6" [ring]="ratio 0.5" [timers]="ratio 0.7"
+  [memory]="abs 4600")
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${GORO_BUILD:+$(realpath -m -- "$GORO_BUILD")}
@@ -49,7 +52,7 @@ fi
 buildtype=$(meson introspect --buildoptions "$build" |
   python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "buildtype"))')
 [[ $buildtype == release ]] || echo "compare.sh: warning: $build is buildtype=$buildtype, not release" >&2
-workloads=(spawn yield memory timers)
+workloads=(spawn skynet pingpong yield buffered mpmc select ring memory timers)
 echo "== building goro benchmarks in $build" >&2
 ninja -C "$build" "${workloads[@]/#/bench/bench_}" >&2
 gobin=$build/bench-go

@@ -1,15 +1,11 @@
-// memory: n parked fibers; prints the growth of the resident set (VmRSS) per
-// fiber, and on a second line the growth of the page tables (VmPTE) per
-// fiber: every fiber stack is its own mapping, whose page-table pages RSS
-// does not count. Both are read from /proc/self/status: the baseline before
-// spawning, the second reading once every fiber has signalled it is about to
-// block, plus a 100 ms settle. Then the fibers are released and joined.
+// memory: n fibers each parked on a receive from one shared channel; prints
+// the growth of the resident set (VmRSS) per fiber, and on a second line the
+// growth of the page tables (VmPTE) per fiber: every fiber stack is its own
+// mapping, whose page-table pages RSS does not count. Both are read from
+// /proc/self/status: the baseline before spawning, the second reading once
+// every fiber has signalled it is about to block, plus a 100 ms settle. Then
+// the channel is closed and every fiber is joined.
 // Go counterpart: bench/go/memory/main.go.
-//
-// NOTE: BENCHMARKS.md parks each task on a channel receive. goro has no
-// channels yet, so each fiber parks on a shared goro::wait_group instead
-// (`release`, the stand-in for Go's `<-release`); switch to a
-// goro::chan<> receive when channels land.
 //
 // Usage: bench_memory [n]   (run with n = 100,000 and 1,000,000; default 100,000)
 #include <goro/goro.hpp>
@@ -39,14 +35,15 @@ int main(int argc, char** argv) {
     const long long rss_before = status_bytes("VmRSS");
     const long long pte_before = status_bytes("VmPTE");
 
-    goro::wait_group ready, release, finished;
-    release.add(1);
+    struct empty {};  // Go's struct{}
+    auto release = goro::make_chan<empty>();
+    goro::wait_group ready, finished;
     ready.add(n);
     finished.add(n);
     for (int i = 0; i < n; ++i) {
       goro::go([&] {
         ready.done();
-        release.wait();  // stand-in for a channel receive, see the note above
+        release.recv();
         finished.done();
       });
     }
@@ -58,7 +55,7 @@ int main(int argc, char** argv) {
     std::printf("memory %.1f bytes/task\n", double(rss_after - rss_before) / n);
     std::printf("memory_pte %.1f bytes/task\n", double(pte_after - pte_before) / n);
 
-    release.done();
+    release.close();
     finished.wait();
   });
 }
