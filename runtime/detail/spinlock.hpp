@@ -22,18 +22,8 @@ inline void cpu_relax() noexcept {
 class spinlock {
 public:
     void lock() noexcept {
-        for (;;) {
-            if (!locked_.exchange(true, std::memory_order_acquire)) return;
-            int spins = 0;
-            while (locked_.load(std::memory_order_relaxed)) {
-                if (++spins < 64) {
-                    cpu_relax();
-                } else {
-                    yield_thread();
-                    spins = 0;
-                }
-            }
-        }
+        if (!locked_.exchange(true, std::memory_order_acquire)) return;
+        lock_contended();
     }
     bool try_lock() noexcept {
         return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire);
@@ -41,6 +31,22 @@ public:
     void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
 private:
+    // Exponential backoff between attempts: under contention from another
+    // core, retrying at once only bounces the cache line between the two.
+    __attribute__((noinline)) void lock_contended() noexcept {
+        int backoff = 1;
+        for (int rounds = 0;; ++rounds) {
+            for (int i = 0; i < backoff; ++i) cpu_relax();
+            if (!locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire))
+                return;
+            if (backoff < 64) {
+                backoff *= 2;
+            } else if (rounds > 64) {
+                yield_thread();  // the holder's thread may have been descheduled
+                rounds = 0;
+            }
+        }
+    }
     static void yield_thread() noexcept;
     std::atomic<bool> locked_{false};
 };
