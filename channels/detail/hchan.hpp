@@ -39,6 +39,7 @@
 #include <goro/chan.hpp>
 
 #include "runtime/detail/fiber.hpp"
+#include "runtime/detail/park.hpp"
 #include "runtime/detail/spinlock.hpp"
 
 namespace goro::detail {
@@ -60,8 +61,10 @@ struct waiter {
     void* value = nullptr;       // send: the T to move from; recv: the sink (may be null)
     deliver_fn deliver = nullptr;  // recv: how to fill the sink
     select_state* select = nullptr;  // null for a plain send or receive
+    hchan* channel = nullptr;    // whose queue; null once that channel is destroyed
     waiter* prev = nullptr;
     waiter* next = nullptr;
+    bool is_send = false;  // on sendq (else recvq)
     bool queued = false;   // on a queue right now (guarded by the channel's lock)
     bool success = false;  // set by the completer: true = transferred, false = closed
 };
@@ -151,6 +154,13 @@ std::size_t chan_drain(hchan* c) noexcept;
 
 // The channel's lock released as a park commit.
 bool unlock_channel_commit(void* lock) noexcept;
+
+// Parks the caller (a fiber or a plain thread) in a channel operation whose
+// waiter records are `waiters[0..count)`, all queued already: the records
+// are published on the fiber so a runtime that stops can unlink them if the
+// fiber is abandoned (Go frees such goroutines with their sudogs; here the
+// records live on a stack that is about to be unmapped).
+void park_on_channels(waiter* waiters, std::uint32_t count, wait_reason reason, park_commit commit, void* arg);
 
 // A fast per-thread random number (select's shuffle), uniform in [0, n).
 std::uint32_t cheap_random(std::uint32_t n) noexcept;

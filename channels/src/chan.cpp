@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 #include <new>
 
 #include <goro/chan.hpp>
@@ -24,6 +25,20 @@ namespace {
 constexpr std::size_t header_size(const element_ops* ops) noexcept {
     const std::size_t align = std::max<std::size_t>(ops->align, alignof(hchan));
     return (sizeof(hchan) + align - 1) / align * align;
+}
+
+// Takes an abandoned fiber's waiter records off their channels' queues.
+void forget_abandoned_waiters(fiber* f) noexcept {
+    auto* waiters = static_cast<waiter*>(f->channel_waiters);
+    for (std::uint32_t i = 0; i < f->channel_waiter_count; ++i) {
+        waiter& w = waiters[i];
+        hchan* c = w.channel;
+        if (!c) continue;  // its channel is gone
+        std::lock_guard<spinlock> g(c->lock);
+        if (w.queued) (w.is_send ? c->sendq : c->recvq).unlink(&w);
+    }
+    f->channel_waiters = nullptr;
+    f->channel_waiter_count = 0;
 }
 
 [[noreturn]] void block_forever(wait_reason reason) {
@@ -56,7 +71,22 @@ std::uint32_t cheap_random(std::uint32_t n) noexcept {
     return static_cast<std::uint32_t>(((r >> 32) * n) >> 32);
 }
 
+void park_on_channels(waiter* waiters, std::uint32_t count, wait_reason reason, park_commit commit, void* arg) {
+    fiber* self = waiters[0].owner;
+    if (self->is_thread) {
+        park(reason, commit, arg);
+        return;
+    }
+    self->channel_waiters = waiters;
+    self->channel_waiter_count = count;
+    park(reason, commit, arg);
+    self->channel_waiters = nullptr;
+    self->channel_waiter_count = 0;
+}
+
 hchan* chan_make(const element_ops* ops, std::size_t capacity) {
+    static const bool hook_registered = (set_abandoned_fiber_hook(&forget_abandoned_waiters), true);
+    (void)hook_registered;
     const std::size_t header = header_size(ops);
     if (capacity > (SIZE_MAX - header) / std::max<std::size_t>(ops->size, 1))
         throw panic_error("makechan: size out of range");
@@ -76,8 +106,11 @@ void chan_retain(hchan* c) noexcept { c->refs.fetch_add(1, std::memory_order_rel
 
 void chan_release(hchan* c) noexcept {
     if (c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    // A parked waiter holds no reference but cannot be parked here: it would
-    // have to be in a queue, and whoever could complete it needs a reference.
+    // Waiters may still be queued (fibers blocked forever on a channel that
+    // nobody else can reach, as leaked goroutines are in Go): they hold no
+    // reference. Cut them loose so a stopping runtime does not visit us.
+    for (waiter_queue* q : {&c->recvq, &c->sendq})
+        for (waiter* w = q->first; w; w = w->next) w->channel = nullptr;
     if (c->timer) timer_channel_released(c);
     for (std::size_t n = c->count.load(std::memory_order_relaxed), i = c->recv_index; n > 0; --n) {
         c->ops->destroy(c->slot(i));
@@ -153,8 +186,10 @@ bool chan_send(hchan* c, void* src, bool block) {
     waiter self;
     self.owner = current_waiter();
     self.value = src;
+    self.channel = c;
+    self.is_send = true;
     c->sendq.push(&self);
-    park(wait_reason::chan_send, &unlock_channel_commit, &c->lock);
+    park_on_channels(&self, 1, wait_reason::chan_send, &unlock_channel_commit, &c->lock);
     // Woken by a receiver (success) or by close (Go panics the sender).
     if (!self.success) throw panic_error("send on closed channel");
     return true;
@@ -191,8 +226,9 @@ recv_status chan_recv(hchan* c, void* sink, deliver_fn deliver, bool block) {
     self.owner = current_waiter();
     self.value = sink;
     self.deliver = deliver;
+    self.channel = c;
     c->recvq.push(&self);
-    park(wait_reason::chan_receive, &unlock_channel_commit, &c->lock);
+    park_on_channels(&self, 1, wait_reason::chan_receive, &unlock_channel_commit, &c->lock);
     if (self.success) return recv_status::received;
     if (sink) deliver(sink, nullptr);
     return recv_status::closed;

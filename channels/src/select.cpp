@@ -207,13 +207,13 @@ int select_cases(select_case_desc* cases, int count, int default_index) {
         w.value = sc.value;
         w.deliver = sc.deliver;
         w.select = &state;
+        w.channel = sc.channel;
+        w.is_send = sc.kind == case_kind::send;
         w.success = false;
-        if (sc.kind == case_kind::send)
-            sc.channel->sendq.push(&w);
-        else
-            sc.channel->recvq.push(&w);
+        (w.is_send ? sc.channel->sendq : sc.channel->recvq).push(&w);
     }
-    park(wait_reason::select, &select_park_commit, &frame);
+    park_on_channels(waiters, static_cast<std::uint32_t>(frame.live()), wait_reason::select, &select_park_commit,
+                     &frame);
 
     // Woken: the winner completed its case (or found its channel closed).
     frame.lock_all();
@@ -226,8 +226,7 @@ int select_cases(select_case_desc* cases, int count, int default_index) {
             continue;
         }
         if (!w.queued) continue;  // already dropped by a counterparty that lost the CAS
-        const select_case_desc& sc = cases[frame.lock_index(k)];
-        (sc.kind == case_kind::send ? sc.channel->sendq : sc.channel->recvq).unlink(&w);
+        (w.is_send ? w.channel->sendq : w.channel->recvq).unlink(&w);
     }
     frame.unlock_all();
     if (chosen < 0) GORO_FATAL("runtime: a select was woken without a winning case");

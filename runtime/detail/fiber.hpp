@@ -73,6 +73,10 @@ struct alignas(64) fiber {
     eh_globals exceptions;
     fiber* next_free = nullptr;  // stack pool link while dead
     struct local_slots* locals = nullptr;  // goro::fiber_local values, created on first use
+    // While parked in a channel operation: its waiter records (channels
+    // layer), so a stopping runtime can take abandoned fibers off queues.
+    void* channel_waiters = nullptr;
+    std::uint32_t channel_waiter_count = 0;
     bool callable_on_heap = false;  // too large for the stack top
     std::uint32_t callable_align = 0;  // for the aligned delete of a heap callable
 

@@ -41,4 +41,10 @@ void destroy_fiber_locals(fiber* f) noexcept;
 // caller goes to the back of its worker's queue. No-op on a plain thread.
 void yield_to_readied() noexcept;
 
+// Called by a stopping runtime for every abandoned fiber parked with
+// channel_waiters set, before its stack is unmapped: the channels layer
+// registers the function that takes those records off their queues.
+using abandoned_fiber_hook = void (*)(fiber*) noexcept;
+void set_abandoned_fiber_hook(abandoned_fiber_hook hook) noexcept;
+
 }  // namespace goro::detail

@@ -71,6 +71,7 @@ std::atomic<scheduler*> the_scheduler{nullptr};
 // destroying the scheduler.
 std::atomic<int> plain_thread_users{0};
 std::atomic<bool> run_active{false};
+std::atomic<abandoned_fiber_hook> channel_abandon_hook{nullptr};
 std::atomic<std::uint64_t> foreign_spawns{0};  // fibers started by plain threads, this run
 
 // Plain threads parked in goro primitives (all runs): the deadlock check
@@ -197,6 +198,10 @@ fiber* current_fiber() noexcept {
 fiber* current_waiter() noexcept {
     if (fiber* f = current_fiber()) return f;
     return this_thread_waiter();
+}
+
+void set_abandoned_fiber_hook(abandoned_fiber_hook hook) noexcept {
+    channel_abandon_hook.store(hook, std::memory_order_release);
 }
 
 void note_wakeup_source(int delta) noexcept { external_wakeup_sources.fetch_add(delta, std::memory_order_acq_rel); }
@@ -1001,6 +1006,13 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
     while (plain_thread_users.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     // Waiter records of abandoned fibers must not outlive their stacks.
     sema_forget_fibers();
+    if (abandoned_fiber_hook hook = channel_abandon_hook.load(std::memory_order_acquire)) {
+        for (stack_slab* slab = s->stacks.slabs(); slab; slab = slab->next)
+            for (std::size_t i = 0; i < slab->slots; ++i) {
+                fiber* f = slab->block(i);
+                if (f->state.load(std::memory_order_acquire) == fiber_state::waiting && f->channel_waiters) hook(f);
+            }
+    }
 
     // Fibers still alive are abandoned, as in Go: their stacks go away with
     // the pool; TSan forgets their contexts.
