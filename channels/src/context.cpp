@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <goro/time.hpp>
 
@@ -60,16 +61,29 @@ struct context_node : std::enable_shared_from_this<context_node> {
 
     explicit context_node(kind k) : node_kind(k) {}
     ~context_node() {
-        if (node_kind != kind::cancel) return;
-        if (deadline_timer) deadline_timer->stop();  // an AfterFunc outlives its object otherwise
-        if (auto registry = registered_in.lock()) {
-            std::lock_guard<std::mutex> g(registry->lock);
-            registry->children.erase(this);
+        if (node_kind == kind::cancel) {
+            if (deadline_timer) deadline_timer->stop();  // an AfterFunc outlives its object otherwise
+            if (auto registry = registered_in.lock()) {
+                std::lock_guard<std::mutex> g(registry->lock);
+                registry->children.erase(this);
+            }
+        }
+        // Release a chain of ancestors iteratively: a context rewrapped in a
+        // loop (ctx = with_cancel(ctx)) may be thousands deep, and the
+        // recursive destruction would overflow a fiber's stack. Holding the
+        // next ancestor before dropping the current one keeps every nested
+        // destructor from recursing further. use_count is only a hint: if
+        // another owner appears, dropping our reference destroys nothing.
+        std::shared_ptr<context_node> up = std::move(parent);
+        while (up && up.use_count() == 1) {
+            std::shared_ptr<context_node> next = up->parent;
+            up.reset();
+            up = std::move(next);
         }
     }
 
     const kind node_kind;
-    const std::shared_ptr<context_node> parent;  // set by the constructor helpers below
+    std::shared_ptr<context_node> parent;  // set at creation, then only read (and released by the destructor)
 
     // value nodes
     const void* key = nullptr;
@@ -96,7 +110,26 @@ struct context_node : std::enable_shared_from_this<context_node> {
         return const_cast<context_node*>(static_cast<const context_node*>(this)->canceller());
     }
 
+    // Cancels this node and every descendant, iteratively (a chain of
+    // contexts may be thousands deep).
     void cancel(bool remove_from_parent, std::error_code why) {
+        std::vector<std::shared_ptr<context_node>> pending;
+        cancel_one(why, pending);
+        while (!pending.empty()) {
+            std::shared_ptr<context_node> child = std::move(pending.back());
+            pending.pop_back();
+            child->cancel_one(why, pending);
+        }
+        if (remove_from_parent) {
+            if (auto registry = registered_in.lock()) {
+                std::lock_guard<std::mutex> g(registry->lock);
+                registry->children.erase(this);
+            }
+        }
+    }
+
+    // Cancels this node alone and hands its live children to `pending`.
+    void cancel_one(std::error_code why, std::vector<std::shared_ptr<context_node>>& pending) {
         std::unordered_map<context_node*, std::weak_ptr<context_node>> orphans;
         std::optional<goro::timer> timer;
         {
@@ -109,13 +142,7 @@ struct context_node : std::enable_shared_from_this<context_node> {
         }
         if (timer) timer->stop();
         for (auto& [raw, weak] : orphans)
-            if (auto child = weak.lock()) child->cancel(false, why);
-        if (remove_from_parent) {
-            if (auto registry = registered_in.lock()) {
-                std::lock_guard<std::mutex> g(registry->lock);
-                registry->children.erase(this);
-            }
-        }
+            if (auto child = weak.lock()) pending.push_back(std::move(child));
     }
 
     // Go's propagateCancel: tie this new cancel node to its nearest cancel

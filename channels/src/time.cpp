@@ -122,8 +122,8 @@ hchan* timer_channel_make(std::int64_t when_ns, std::int64_t period_ns, timer_st
     }
     c->timer = t;
     t->c = c;
-    std::lock_guard<spinlock> g(t->lock);
     try {
+        std::lock_guard<spinlock> g(t->lock);
         arm_locked(t);
     } catch (...) {
         t->c = nullptr;
@@ -141,8 +141,8 @@ timer_state* func_timer_make(std::int64_t when_ns, std::function<void()> f) {
     t->when_ns = when_ns;
     t->fire = &start_func;
     t->func = std::move(f);
-    std::lock_guard<spinlock> g(t->lock);
     try {
+        std::lock_guard<spinlock> g(t->lock);
         arm_locked(t);
     } catch (...) {
         delete t;

@@ -943,7 +943,10 @@ void sleep_until_steady(std::int64_t deadline_ns) {
         &t);
 }
 
-void sleep_for_ns(std::int64_t ns) { sleep_until_steady(steady_now_ns() + ns); }
+void sleep_for_ns(std::int64_t ns) {
+    const std::int64_t now = steady_now_ns();
+    sleep_until_steady(ns > INT64_MAX - now ? INT64_MAX : now + ns);  // "forever" must not wrap into the past
+}
 
 
 int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,

@@ -1,4 +1,4 @@
-// tests/runtime/main.cpp — the runtime test binary's entry point.
+// tests/support/main.cpp — the entry point of every test binary.
 //
 // With GORO_TEST_SCENARIO=<name> in the environment the binary runs that
 // registered scenario (tests/support/subprocess.hpp) and exits with its

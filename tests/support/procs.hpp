@@ -7,7 +7,10 @@
 //     which is a panic and ends the whole test process.
 //   - Do not use INFO or CAPTURE inside fibers: doctest keeps them in
 //     thread-local lists, and a fiber that yields may resume on another
-//     worker. CHECK_MESSAGE carries context without that problem.
+//     worker. CHECK_MESSAGE carries context without that problem, as long
+//     as its expression does not block: doctest opens the message scope
+//     before evaluating it, so a fiber that parks inside would leave the
+//     scope on one worker's list and close it on another's.
 //   - Never assert that something finished within a time. Waits that could
 //     hang on a broken runtime go through `eventually`, whose limit exists only
 //     to turn a hang into a readable failure.

@@ -8,7 +8,7 @@
 //   CHECK(r.exit_status == 2);
 //
 // run_self re-executes /proc/self/exe with GORO_TEST_SCENARIO=<name>; main()
-// (tests/runtime/main.cpp) then calls the registered function and exits with
+// (tests/support/main.cpp) then calls the registered function and exits with
 // its result instead of running doctest. A scenario reports facts it knows
 // (fiber ids, source lines) by `emit("key", value)` lines on stdout, written
 // unbuffered so they survive a process that dies by _exit or a signal.

@@ -125,9 +125,9 @@ std::pair<context, cancel_func> with_deadline(const context& parent, time_point 
 template <class Rep, class Period>
 std::pair<context, cancel_func> with_timeout(const context& parent, std::chrono::duration<Rep, Period> d) {
     const auto now = std::chrono::steady_clock::now();
-    const auto room = time_point::max() - now;
-    const auto wait = std::chrono::duration_cast<time_point::duration>(d);
-    return with_deadline(parent, wait >= room ? time_point::max() : now + wait);
+    const std::int64_t wait = detail::saturating_ns(d);
+    const std::int64_t room = detail::saturating_ns(time_point::max() - now);
+    return with_deadline(parent, wait >= room ? time_point::max() : now + std::chrono::nanoseconds(wait));
 }
 
 // context.WithValue(parent, key, value).

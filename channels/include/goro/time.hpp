@@ -42,8 +42,7 @@ void timer_release(timer_state* t) noexcept;
 
 template <class Rep, class Period>
 std::int64_t duration_ns(std::chrono::duration<Rep, Period> d) {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-    return static_cast<std::int64_t>(ns);
+    return saturating_ns(d);
 }
 
 inline std::int64_t deadline_after(std::int64_t d_ns) {

@@ -79,6 +79,16 @@ void start_fiber(fiber* f, void (*run_and_destroy)(void*)) noexcept;
 int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable, const goro::source_location& site);
 void sleep_until_steady(std::int64_t deadline_ns);
 void sleep_for_ns(std::int64_t ns);
+
+// d in nanoseconds, saturated to the int64 range: "sleep for hours::max()"
+// means forever, not a duration_cast overflow into the past.
+template <class Rep, class Period>
+std::int64_t saturating_ns(const std::chrono::duration<Rep, Period>& d) {
+    const long double ns = std::chrono::duration<long double, std::nano>(d).count();
+    if (ns >= 9.2e18L) return INT64_MAX;
+    if (ns <= -9.2e18L) return INT64_MIN;
+    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
 std::int64_t steady_now_ns() noexcept;
 
 template <class T>
@@ -240,15 +250,14 @@ void yield();
 // time.Sleep. On a plain thread, sleeps the thread. A duration <= 0 returns at once.
 template <class Rep, class Period>
 void sleep_for(const std::chrono::duration<Rep, Period>& d) {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-    if (ns > 0) detail::sleep_for_ns(static_cast<std::int64_t>(ns));
+    const std::int64_t ns = detail::saturating_ns(d);
+    if (ns > 0) detail::sleep_for_ns(ns);
 }
 
 template <class Clock, class Duration>
 void sleep_until(const std::chrono::time_point<Clock, Duration>& tp) {
     if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-        detail::sleep_until_steady(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count());
+        detail::sleep_until_steady(detail::saturating_ns(tp.time_since_epoch()));
     } else {
         sleep_for(tp - Clock::now());
     }
