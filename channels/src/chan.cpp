@@ -57,7 +57,7 @@ std::uint32_t cheap_random(std::uint32_t n) noexcept {
     // xorshift64*, seeded per thread from the thread's own address and a
     // global sequence; select needs speed and rough uniformity, not secrecy.
     static std::atomic<std::uint64_t> seed_sequence{0x9e3779b97f4a7c15ull};
-    thread_local std::uint64_t state = 0;
+    __attribute__((tls_model("initial-exec"))) thread_local std::uint64_t state = 0;
     if (state == 0) {
         state = seed_sequence.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed) ^
                 reinterpret_cast<std::uintptr_t>(&state);

@@ -19,6 +19,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <new>
+#include <type_traits>
 #include <vector>
 
 #include <goro/select.hpp>
@@ -32,7 +34,8 @@ namespace goro::detail {
 namespace {
 
 // Cases, poll order and lock order of one select call. Small selects keep
-// everything on the stack.
+// everything on the stack, and nothing is initialised that the call may not
+// use: this frame is built on every select, hot or not.
 class select_frame {
 public:
     static constexpr int inline_cases = 8;
@@ -40,14 +43,14 @@ public:
     select_frame(select_case_desc* cases, int count) : cases_(cases) {
         if (count > inline_cases) {
             heap_order_ = std::make_unique<std::uint32_t[]>(2 * static_cast<std::size_t>(count));
-            heap_waiters_ = std::make_unique<waiter[]>(static_cast<std::size_t>(count));
+            heap_locks_ = std::make_unique<hchan*[]>(static_cast<std::size_t>(count));
             poll_ = heap_order_.get();
             lock_ = poll_ + count;
-            waiters_ = heap_waiters_.get();
+            lock_channels_ = heap_locks_.get();
         } else {
             poll_ = inline_order_;
             lock_ = inline_order_ + inline_cases;
-            waiters_ = inline_waiters_;
+            lock_channels_ = inline_locks_;
         }
         // Poll order: an inside-out Fisher-Yates shuffle of the live cases.
         for (int i = 0; i < count; ++i) {
@@ -57,31 +60,50 @@ public:
             poll_[j] = static_cast<std::uint32_t>(i);
             ++live_;
         }
-        // Lock order: by channel address; duplicates end up adjacent.
-        std::copy(poll_, poll_ + live_, lock_);
-        auto by_address = [cases](std::uint32_t a, std::uint32_t b) {
-            return std::less<hchan*>()(cases[a].channel, cases[b].channel);
-        };
-        if (live_ <= 16) {
-            for (int i = 1; i < live_; ++i)  // insertion sort: selects are small
-                for (int k = i; k > 0 && by_address(lock_[k], lock_[k - 1]); --k) std::swap(lock_[k], lock_[k - 1]);
-        } else {
-            std::sort(lock_, lock_ + live_, by_address);
+        // Lock order: by channel address (duplicates end up adjacent), with
+        // each case's channel kept beside its index for the lock loops.
+        for (int k = 0; k < live_; ++k) {
+            const std::uint32_t i = poll_[k];
+            hchan* c = cases[i].channel;
+            int at = k;
+            if (live_ <= 16) {  // insertion sort: selects are small
+                while (at > 0 && std::less<hchan*>()(c, lock_channels_[at - 1])) {
+                    lock_[at] = lock_[at - 1];
+                    lock_channels_[at] = lock_channels_[at - 1];
+                    --at;
+                }
+            }
+            lock_[at] = i;
+            lock_channels_[at] = c;
+        }
+        if (live_ > 16) {
+            std::sort(lock_, lock_ + live_, [cases](std::uint32_t a, std::uint32_t b) {
+                return std::less<hchan*>()(cases[a].channel, cases[b].channel);
+            });
+            for (int k = 0; k < live_; ++k) lock_channels_[k] = cases[lock_[k]].channel;
         }
     }
 
     int live() const noexcept { return live_; }
     select_case_desc& poll_case(int k) const noexcept { return cases_[poll_[k]]; }
     int poll_index(int k) const noexcept { return static_cast<int>(poll_[k]); }
-    hchan* lock_channel(int k) const noexcept { return cases_[lock_[k]].channel; }
+    hchan* lock_channel(int k) const noexcept { return lock_channels_[k]; }
     int lock_index(int k) const noexcept { return static_cast<int>(lock_[k]); }
-    waiter* waiters() const noexcept { return waiters_; }
     select_case_desc* cases() const noexcept { return cases_; }
+
+    // Waiter records for pass 2, constructed only when a select blocks.
+    waiter* make_waiters() {
+        if (live_ > inline_cases) {
+            heap_waiters_ = std::make_unique<waiter[]>(static_cast<std::size_t>(live_));
+            return heap_waiters_.get();
+        }
+        return ::new (inline_waiters_) waiter[static_cast<std::size_t>(live_)];
+    }
 
     void lock_all() const noexcept {
         hchan* previous = nullptr;
         for (int k = 0; k < live_; ++k) {
-            hchan* c = lock_channel(k);
+            hchan* c = lock_channels_[k];
             if (c != previous) c->lock.lock();
             previous = c;
         }
@@ -90,7 +112,7 @@ public:
     void unlock_all() const noexcept {
         hchan* previous = nullptr;
         for (int k = 0; k < live_; ++k) {
-            hchan* c = lock_channel(k);
+            hchan* c = lock_channels_[k];
             if (c != previous) c->lock.unlock();
             previous = c;
         }
@@ -101,12 +123,16 @@ private:
     int live_ = 0;
     std::uint32_t* poll_;
     std::uint32_t* lock_;
-    waiter* waiters_;
+    hchan** lock_channels_;
     std::uint32_t inline_order_[2 * inline_cases];
-    waiter inline_waiters_[inline_cases];
+    hchan* inline_locks_[inline_cases];
+    alignas(waiter) unsigned char inline_waiters_[inline_cases * sizeof(waiter)];  // waiter is trivially destructible
     std::unique_ptr<std::uint32_t[]> heap_order_;
+    std::unique_ptr<hchan*[]> heap_locks_;
     std::unique_ptr<waiter[]> heap_waiters_;
 };
+
+static_assert(std::is_trivially_destructible_v<waiter>);
 
 // The park commit of a blocked select, run on the scheduler stack after the
 // switch. Once one channel is unlocked a counterparty may ready the fiber,
@@ -198,7 +224,7 @@ int select_cases(select_case_desc* cases, int count, int default_index) {
     // Pass 2: wait on every case at once.
     select_state state;
     fiber* self = current_waiter();
-    waiter* waiters = frame.waiters();
+    waiter* waiters = frame.make_waiters();
     for (int k = 0; k < frame.live(); ++k) {
         const int i = frame.lock_index(k);
         const select_case_desc& sc = cases[i];

@@ -64,6 +64,10 @@ private:
     alignas(64) std::atomic<std::uint32_t> head_{0};
     alignas(64) std::atomic<std::uint32_t> tail_{0};
     std::atomic<fiber*> runnext_{nullptr};
+    // Counts runnext pushes: stored by the owner only (relaxed; it is a
+    // hint), read by thieves to see whether runnext was refilled while they
+    // waited. A stale read only delays or permits one steal.
+    std::atomic<std::uint32_t> runnext_generation_{0};
     std::atomic<fiber*> slots_[capacity]{};
 };
 

@@ -9,6 +9,8 @@ namespace goro::detail {
 bool run_queue::push(fiber* f, bool next, fiber** overflow, std::uint32_t* overflow_count) noexcept {
     if (next) {
         // The new fiber takes runnext; whatever held it goes to the tail.
+        runnext_generation_.store(runnext_generation_.load(std::memory_order_relaxed) + 1,
+                                  std::memory_order_relaxed);
         f = runnext_.exchange(f, std::memory_order_seq_cst);  // also the StoreLoad fence wake_idle needs
         if (!f) return true;
     }
@@ -60,15 +62,19 @@ std::uint32_t run_queue::grab(fiber** batch, bool take_runnext) noexcept {
         n -= n / 2;
         if (n == 0) {
             if (!take_runnext) return 0;
+            const std::uint32_t generation = runnext_generation_.load(std::memory_order_acquire);
             fiber* next = runnext_.load(std::memory_order_acquire);
             if (!next) return 0;
             // A fiber in runnext was usually just readied by a fiber that is
             // about to park; its owner will run it in a moment. Give the owner
-            // about 3 µs first, as Go does, rather than bounce it between CPUs.
+            // about 3 µs first, as Go does, rather than bounce it between CPUs,
+            // and take it only if runnext has not been refilled meanwhile: a
+            // pair of fibers handing off through runnext (ping-pong) refills
+            // it constantly with the same two fibers, and the owner is keeping
+            // up with them.
             for (int i = 0; i < 200; ++i) cpu_relax();
-            next = runnext_.load(std::memory_order_acquire);
-            if (!next) return 0;
-            if (!runnext_.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) continue;
+            if (runnext_generation_.load(std::memory_order_acquire) != generation) return 0;
+            if (!runnext_.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) return 0;
             batch[0] = next;
             return 1;
         }
