@@ -18,12 +18,13 @@
 //   nobody joins a queue of a closed channel, so a closed channel has no
 //   waiters at all.
 //
-// `lock` guards every field below it except `refs` (atomic) and `count`
-// (written under the lock, read racily by len() and the lock-free failure
-// checks of non-blocking operations, as Go does). `lock` is a spinlock: no
+// `lock` guards every field below it except `count` (written under the
+// lock, read racily by len()). The fields above it (refs, atomic; ops,
+// capacity, timer, buffer) are fixed at creation. `lock` is a spinlock: no
 // critical section parks or blocks; the only user code run inside is T's
-// move constructor and destructor. A fiber never holds two channel locks
-// except in select, which takes them in address order.
+// move constructor, move assignment (into a select's recv(ch, out)) and
+// destructor, which must not block either. A fiber never holds two channel
+// locks except in select, which takes them in address order.
 //
 // A waiter record lives on the stack of the fiber (or thread) it stands for.
 // It is on a queue only while its owner is parked; whoever dequeues it

@@ -13,9 +13,9 @@
 // Every operation works from fibers (the fiber parks) and from plain threads
 // (the thread blocks), in any mix. Values are moved through the channel,
 // never copied, and T may be move-only or lack a default constructor. T's
-// move constructor runs inside the channel's critical section: one that
-// throws terminates the program (as a failed move inside a std::vector
-// reallocation would corrupt it, there is no safe state to unwind to).
+// move constructor, move assignment and destructor run inside the channel's
+// critical section: they must not block, and one that throws terminates the
+// program (half a transfer has no safe state to unwind to).
 #pragma once
 
 #include <cstddef>
