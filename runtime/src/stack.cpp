@@ -13,6 +13,9 @@
 #include <new>
 
 #include "runtime/detail/context_switch.hpp"
+#if defined(GORO_ASAN)
+#include <sanitizer/lsan_interface.h>
+#endif
 #include "runtime/detail/fatal.hpp"
 #include "runtime/detail/signals.hpp"
 
@@ -55,12 +58,51 @@ stack_pool::stack_pool(std::size_t default_usable_bytes)
     default_usable_ = round_up(default_usable_bytes, page_);
 }
 
+namespace {
+
+// Under AddressSanitizer: fibers abandoned when run returns (Go's semantics)
+// still reference what they captured. Unmapping their stacks would make
+// LeakSanitizer report all of it as leaked, in every program that ends with
+// a fiber blocked forever — as correct Go programs do. So a slab holding an
+// abandoned fiber stays mapped and each such fiber's live stack (from its
+// saved stack pointer to its control block) becomes an LSan root region:
+// abandoned, not leaked. Only sanitized builds pay this memory. Kept slabs
+// go on this list, which LSan sees as a global root.
+stack_slab* slabs_kept_for_leak_checker = nullptr;
+
+bool keep_abandoned_for_leak_checker(stack_slab* slab) noexcept {
+#if defined(GORO_ASAN)
+    bool keep = false;
+    for (std::size_t i = 0; i < slab->slots; ++i) {
+        fiber* f = slab->block(i);
+        const fiber_state state = f->state.load(std::memory_order_relaxed);
+        if (state == fiber_state::dead || !f->context) continue;
+        char* low = static_cast<char*>(f->context);  // saved stack pointer
+        char* high = reinterpret_cast<char*>(f) + sizeof(fiber);
+        if (low < f->stack_low || low >= high) continue;
+        __lsan_register_root_region(low, static_cast<std::size_t>(high - low));
+        keep = true;
+    }
+    return keep;
+#else
+    (void)slab;
+    return false;
+#endif
+}
+
+}  // namespace
+
 stack_pool::~stack_pool() {
     stack_slab* s = slabs_.load(std::memory_order_acquire);
     while (s) {
         stack_slab* next = s->next;
-        munmap(s->base, s->bytes);
-        delete s;
+        if (keep_abandoned_for_leak_checker(s)) {
+            s->next = slabs_kept_for_leak_checker;
+            slabs_kept_for_leak_checker = s;
+        } else {
+            munmap(s->base, s->bytes);
+            delete s;
+        }
         s = next;
     }
 }
