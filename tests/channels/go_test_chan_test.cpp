@@ -1,13 +1,13 @@
 // tests/channels/go_test_chan_test.cpp — the programs of Go's test/chan/
 // directory, ported to goro and run on runtimes of 1, 2, 4 and 8 workers.
 //
-// Ported: doubleselect, fifo, goroutines, nonblock, powser1, select,
-// select2 (without its memory measurement), select3, select4, select5 (the
-// run-time behaviour of its generated selects; its evaluation-order checks
-// depend on Go's rules for evaluating case expressions, which C++ argument
-// evaluation does not share), select6, select7, select8, sendstmt, sieve1,
-// sieve2 and zerosize. Not ported: perm.go (channel direction errors found by
-// Go's compiler) and powser2.go (powser1 again, written with interfaces).
+// Ported: doubleselect, fifo, goroutines, nonblock, powser1, select, select2,
+// select3, select4, select5 (the run-time behaviour of its generated selects;
+// its evaluation-order checks depend on Go's rules for evaluating case
+// expressions, which C++ argument evaluation does not share), select6,
+// select7, select8, sendstmt, sieve1, sieve2 and zerosize. Not ported: perm.go
+// (channel direction errors found by Go's compiler) and powser2.go (powser1
+// again, written with interfaces).
 //
 // Unlike the Go programs, which leave their goroutines blocked when main
 // returns, every test here stops the fibers it started before it returns
@@ -37,6 +37,13 @@
 #include <vector>
 
 #include "support/procs.hpp"
+
+#if defined(__GLIBC__) && __has_include(<malloc.h>) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define GORO_TEST_HAVE_MALLINFO2 1
+#else
+#define GORO_TEST_HAVE_MALLINFO2 0
+#endif
 
 using namespace std::chrono_literals;
 using goro::chan;
@@ -340,21 +347,47 @@ TEST_CASE("test/chan/select: select with default sends to each free channel once
 // ---------------------------------------------------------------------------
 // select2
 
-// Go's check: repeated selects do not accumulate memory (only the select outcomes and the teardown are checked here).
-TEST_CASE("test/chan/select2: many selects on a busy and an idle channel always take the busy one") {
+namespace {
+
+// Bytes of C heap in use (glibc's mallinfo2), or -1 where that cannot be
+// read or means nothing (sanitizer builds replace the allocator).
+long long heap_in_use() {
+#if GORO_TEST_HAVE_MALLINFO2
+    if (!goro_test::sanitized) {
+        const struct mallinfo2 info = mallinfo2();
+        return static_cast<long long>(info.uordblks + info.hblkhd);
+    }
+#endif
+    return -1;
+}
+
+}  // namespace
+
+// Go's check: a second round of many selects (losing on an idle channel) does not grow the heap.
+TEST_CASE("test/chan/select2: many selects on a busy and an idle channel take the busy one and leave no garbage") {
     for_each_procs([](int) {
         const int n = goro_test::stress(20000, 200'000);
         auto c = make_chan<int>(), dummy = make_chan<int>();
+        int idle_taken = 0;
+        bool sender_exited[2] = {false, false};
+        long long heap_after[2] = {-1, -1};
+        // Round 0 warms up; round 1 must not leave more on the heap than round 0 did.
         for (int round = 0; round < 2; ++round) {
             goro::go([c, n]() mutable {
                 for (int i = 0; i < n; ++i) c.send(1);
             });
-            int idle_taken = 0;
             for (int i = 0; i < n; ++i)
                 if (goro::select(goro::recv(c), goro::recv(dummy)) != 0) ++idle_taken;
-            CHECK(idle_taken == 0);
-            CHECK(eventually([] { return goro_test::fibers_alive() == 1; }));
+            sender_exited[round] = eventually([] { return goro_test::fibers_alive() == 1; });
+            heap_after[round] = heap_in_use();
         }
+        CHECK(idle_taken == 0);
+        CHECK(sender_exited[0]);
+        CHECK(sender_exited[1]);
+        // Anything kept per select would be at least 8 bytes each time.
+        if (heap_after[0] >= 0 && heap_after[1] >= 0)
+            CHECK_MESSAGE(heap_after[1] - heap_after[0] < 8LL * n,
+                          "heap grew by " << heap_after[1] - heap_after[0] << " bytes over " << n << " selects");
     });
 }
 
