@@ -157,16 +157,12 @@ void send_to_receiver(waiter* w, void* src) noexcept {
     w->success = true;
 }
 
-bool chan_send(hchan* c, void* src, bool block) {
-    if (!c) {
-        if (!block) return false;
-        block_forever(wait_reason::chan_send_nil);
-    }
-    c->lock.lock();
-    if (c->closed) {
-        c->lock.unlock();
-        throw panic_error("send on closed channel");
-    }
+namespace {
+
+// The part of a send that needs no waiting (lock held, channel open): hand
+// the value to a waiting receiver or buffer it, then unlock and ready. False,
+// with the lock still held, when the send would have to wait.
+bool send_now_and_unlock(hchan* c, void* src) noexcept {
     if (waiter* w = c->recvq.dequeue()) {
         send_to_receiver(w, src);
         fiber* owner = w->owner;
@@ -179,6 +175,22 @@ bool chan_send(hchan* c, void* src, bool block) {
         c->lock.unlock();
         return true;
     }
+    return false;
+}
+
+}  // namespace
+
+bool chan_send(hchan* c, void* src, bool block) {
+    if (!c) {
+        if (!block) return false;
+        block_forever(wait_reason::chan_send_nil);
+    }
+    c->lock.lock();
+    if (c->closed) {
+        c->lock.unlock();
+        throw panic_error("send on closed channel");
+    }
+    if (send_now_and_unlock(c, src)) return true;
     if (!block) {
         c->lock.unlock();
         return false;
@@ -272,18 +284,7 @@ bool chan_offer(hchan* c, void* src) noexcept {
         c->lock.unlock();
         return false;
     }
-    if (waiter* w = c->recvq.dequeue()) {
-        send_to_receiver(w, src);
-        fiber* owner = w->owner;
-        c->lock.unlock();
-        ready(owner);
-        return true;
-    }
-    if (c->count.load(std::memory_order_relaxed) < c->capacity) {
-        put_buffered(c, src);
-        c->lock.unlock();
-        return true;
-    }
+    if (send_now_and_unlock(c, src)) return true;
     c->lock.unlock();
     return false;
 }

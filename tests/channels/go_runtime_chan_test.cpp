@@ -38,22 +38,7 @@ using goro_test::stress;
 
 namespace {
 
-// Spawns fibers and waits for all of them.
-class fiber_group {
-public:
-    template <class F>
-    void go(F f) {
-        wg_.add(1);
-        goro::go([this, f = std::move(f)]() mutable {
-            f();
-            wg_.done();
-        });
-    }
-    void wait() { wg_.wait(); }
-
-private:
-    goro::wait_group wg_;
-};
+using goro_test::fiber_group;
 
 // Waits until the fiber whose id `fiber` will hold is parked with wait reason
 // `reason`, as the fiber dump shows it. Used where Go sleeps to let a

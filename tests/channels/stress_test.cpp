@@ -84,22 +84,7 @@ private:
     std::atomic<int> corrupt_{0};
 };
 
-// Spawns fibers and waits for all of them.
-class fiber_group {
-public:
-    template <class F>
-    void go(F f) {
-        wg_.add(1);
-        goro::go([this, f = std::move(f)]() mutable {
-            f();
-            wg_.done();
-        });
-    }
-    void wait() { wg_.wait(); }
-
-private:
-    goro::wait_group wg_;
-};
+using goro_test::fiber_group;
 
 // Plain threads, each joinable from a fiber.
 class thread_group {

@@ -123,6 +123,23 @@ bool eventually(Pred pred, std::chrono::milliseconds limit) {
     }
 }
 
+// Spawns fibers and waits for all of them.
+class fiber_group {
+public:
+    template <class F>
+    void go(F f) {
+        wg_.add(1);
+        goro::go([this, f = std::move(f)]() mutable {
+            f();
+            wg_.done();
+        });
+    }
+    void wait() { wg_.wait(); }
+
+private:
+    goro::wait_group wg_;
+};
+
 // A std::thread that a fiber may join without blocking its worker for long:
 // join() first parks on a wait_group that the thread completes as its last
 // step, and only then joins the (finishing) OS thread. Joining a plain thread
