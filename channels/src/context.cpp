@@ -236,8 +236,8 @@ std::pair<context, cancel_func> with_deadline(const context& parent, time_point 
     node->done_channel = make_chan<std::monostate>();
     node->own_deadline = deadline;
     node->propagate();
-    const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= time_point::duration::zero()) {
+    const time_point now = std::chrono::steady_clock::now();
+    if (deadline <= now) {
         node->cancel(true, make_error_code(context_errc::deadline_exceeded));
         return {context(node), cancel_func(node)};
     }
@@ -245,7 +245,7 @@ std::pair<context, cancel_func> with_deadline(const context& parent, time_point 
         std::lock_guard<std::mutex> g(node->lock);
         if (!node->err) {
             std::weak_ptr<detail::context_node> weak = node;
-            node->deadline_timer.emplace(goro::after_func(left, [weak] {
+            node->deadline_timer.emplace(goro::after_func(deadline - now, [weak] {
                 if (auto n = weak.lock()) n->cancel(true, make_error_code(context_errc::deadline_exceeded));
             }));
         }

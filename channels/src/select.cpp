@@ -42,8 +42,11 @@ public:
 
     select_frame(select_case_desc* cases, int count) : cases_(cases) {
         if (count > inline_cases) {
+            // Everything a large select may need is allocated here, before
+            // any channel is locked: a bad_alloc must not escape with locks held.
             heap_order_ = std::make_unique<std::uint32_t[]>(2 * static_cast<std::size_t>(count));
             heap_locks_ = std::make_unique<hchan*[]>(static_cast<std::size_t>(count));
+            heap_waiters_ = std::make_unique<waiter[]>(static_cast<std::size_t>(count));
             poll_ = heap_order_.get();
             lock_ = poll_ + count;
             lock_channels_ = heap_locks_.get();
@@ -92,11 +95,8 @@ public:
     select_case_desc* cases() const noexcept { return cases_; }
 
     // Waiter records for pass 2, constructed only when a select blocks.
-    waiter* make_waiters() {
-        if (live_ > inline_cases) {
-            heap_waiters_ = std::make_unique<waiter[]>(static_cast<std::size_t>(live_));
-            return heap_waiters_.get();
-        }
+    waiter* make_waiters() noexcept {
+        if (heap_waiters_) return heap_waiters_.get();
         return ::new (inline_waiters_) waiter[static_cast<std::size_t>(live_)];
     }
 
@@ -290,7 +290,10 @@ int select(std::span<select_case> cases) {
             default_index = static_cast<int>(i);
         }
     }
-    return detail::select_cases(descs, static_cast<int>(cases.size()), default_index);
+    const int chosen = detail::select_cases(descs, static_cast<int>(cases.size()), default_index);
+    select_case& c = cases[static_cast<std::size_t>(chosen)];
+    if (c.finish_) c.finish_(c.holder_.get());  // outside every channel lock
+    return chosen;
 }
 
 }  // namespace goro

@@ -1017,7 +1017,9 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
         for (stack_slab* slab = s->stacks.slabs(); slab; slab = slab->next)
             for (std::size_t i = 0; i < slab->slots; ++i) {
                 fiber* f = slab->block(i);
-                if (f->state.load(std::memory_order_acquire) == fiber_state::waiting && f->channel_waiters) hook(f);
+                // Waiting, or readied but not run again (a select that won
+                // through one channel still has records queued on the rest).
+                if (f->state.load(std::memory_order_acquire) != fiber_state::dead && f->channel_waiters) hook(f);
             }
     }
 

@@ -593,3 +593,51 @@ TEST_CASE("chan: fibers abandoned while parked on a channel that outlives goro::
     });
     t.join();
 }
+
+namespace {
+// Its destructor uses a channel: destroying one under that channel's lock
+// (or under any lock a select holds) would deadlock.
+struct notifies_on_destroy {
+    goro::chan<int> side;
+    int value = 0;
+    notifies_on_destroy() = default;
+    notifies_on_destroy(goro::chan<int> s, int v) : side(std::move(s)), value(v) {}
+    notifies_on_destroy(notifies_on_destroy&&) noexcept = default;
+    notifies_on_destroy& operator=(notifies_on_destroy&& o) noexcept {
+        release();
+        side = std::move(o.side);
+        value = o.value;
+        return *this;
+    }
+    ~notifies_on_destroy() { release(); }
+    void release() noexcept {
+        if (side) (void)side.try_send(value);
+        side = {};
+    }
+};
+}  // namespace
+
+TEST_CASE("select: recv(ch, out) replaces out's old value only after every channel lock is released") {
+    for_each_procs([](int) {
+        auto side = goro::make_chan<int>(16);
+        auto c = goro::make_chan<notifies_on_destroy>(4);
+        notifies_on_destroy out(side, 1);  // its destructor sends on `side`
+        c.send(notifies_on_destroy(side, 2));
+        // Both channels are locked by the select while it picks a case; the
+        // old `out` (value 1) is destroyed when the received value replaces it.
+        CHECK(goro::select(goro::recv(c, out), goro::recv(side)) == 0);
+        CHECK(out.value == 2);
+        CHECK(*side.try_recv() == 1);
+        std::vector<goro::select_case> cases;
+        cases.emplace_back(goro::recv(c, out));
+        cases.emplace_back(goro::recv(side));
+        c.send(notifies_on_destroy(side, 3));
+        CHECK(goro::select(cases) == 0);
+        CHECK(out.value == 3);
+        CHECK(*side.try_recv() == 2);
+        c.close();
+        CHECK(goro::select(goro::recv(c, out), goro::recv(side)) == 0);  // closed: out = T{}
+        CHECK(out.value == 0);
+        CHECK(*side.try_recv() == 3);
+    });
+}

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -52,14 +53,6 @@ struct select_case_desc {
 // case was ready and default_index >= 0).
 int select_cases(select_case_desc* cases, int count, int default_index);
 
-template <class T>
-void deliver_assign(void* sink, void* src) noexcept {
-    if (src)
-        *static_cast<T*>(sink) = std::move(*static_cast<T*>(src));
-    else
-        *static_cast<T*>(sink) = T{};  // closed: Go's zero value
-}
-
 // Holds the channel of a case: a borrowed pointer for an lvalue channel (the
 // caller's variable keeps it alive), an owned reference for a temporary such
 // as goro::after(1s), so the case may outlive the full expression.
@@ -79,18 +72,38 @@ private:
 }  // namespace detail
 
 // case <-ch / case v := <-ch / case v, ok := <-ch
+//
+// The received value is staged inside the case (an empty optional, so the
+// channel's critical section constructs and destroys nothing of the user's)
+// and moved into `out` only after the select has released every lock: the
+// assignment destroys out's old value, whose destructor may take locks of
+// its own (a context, a timer channel) and must not run under a channel's.
 template <class T>
 class recv_case {
 public:
     recv_case(detail::case_channel c, T* out, bool* ok) noexcept : channel_(std::move(c)), out_(out), ok_(ok) {}
+    recv_case(recv_case&& o) noexcept : channel_(std::move(o.channel_)), out_(o.out_), ok_(o.ok_) {}
     detail::select_case_desc describe() noexcept {
-        return {channel_.get(), out_, out_ ? &detail::deliver_assign<T> : nullptr, ok_, detail::case_kind::recv};
+        return {channel_.get(), &staged_, &detail::deliver_into_optional<T>, ok_, detail::case_kind::recv};
+    }
+    // This case was chosen: store what it received, or Go's zero value if
+    // its channel was closed. Called by select outside every channel lock.
+    void finish() {
+        if (out_) {
+            if (staged_) {
+                *out_ = std::move(*staged_);
+            } else if constexpr (std::is_default_constructible_v<T>) {
+                *out_ = T{};
+            }
+        }
+        staged_.reset();
     }
 
 private:
     detail::case_channel channel_;
     T* out_;
     bool* ok_;
+    std::optional<T> staged_;
 };
 
 // case ch <- v
@@ -101,6 +114,7 @@ public:
     detail::select_case_desc describe() noexcept {
         return {channel_.get(), std::addressof(value_), nullptr, nullptr, detail::case_kind::send};
     }
+    void finish() noexcept {}
 
 private:
     detail::case_channel channel_;
@@ -110,6 +124,7 @@ private:
 // default:
 struct default_case_t {
     detail::select_case_desc describe() const noexcept { return {nullptr, nullptr, nullptr, nullptr, detail::case_kind::default_case}; }
+    void finish() const noexcept {}
 };
 
 template <class T>
@@ -122,18 +137,26 @@ recv_case<T> recv(chan<T>&& c) noexcept {
 }
 template <class T>
 recv_case<T> recv(const chan<T>& c, std::type_identity_t<T>& out) noexcept {
+    static_assert(std::is_default_constructible_v<T>,
+                  "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
     return {detail::case_channel(c), std::addressof(out), nullptr};
 }
 template <class T>
 recv_case<T> recv(chan<T>&& c, std::type_identity_t<T>& out) noexcept {
+    static_assert(std::is_default_constructible_v<T>,
+                  "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
     return {detail::case_channel(std::move(c)), std::addressof(out), nullptr};
 }
 template <class T>
 recv_case<T> recv(const chan<T>& c, std::type_identity_t<T>& out, bool& ok) noexcept {
+    static_assert(std::is_default_constructible_v<T>,
+                  "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
     return {detail::case_channel(c), std::addressof(out), &ok};
 }
 template <class T>
 recv_case<T> recv(chan<T>&& c, std::type_identity_t<T>& out, bool& ok) noexcept {
+    static_assert(std::is_default_constructible_v<T>,
+                  "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
     return {detail::case_channel(std::move(c)), std::addressof(out), &ok};
 }
 
@@ -172,7 +195,10 @@ int select(Cases&&... cases) {
     ((descs[i] = cases.describe(),
       default_index = descs[i].kind == detail::case_kind::default_case ? i : default_index, ++i),
      ...);
-    return detail::select_cases(descs, count, default_index);
+    const int chosen = detail::select_cases(descs, count, default_index);
+    int k = 0;
+    ((k++ == chosen ? cases.finish() : void()), ...);
+    return chosen;
 }
 
 // One case of a dynamic select (Go's reflect.SelectCase). Made from the same
@@ -184,6 +210,7 @@ public:
     template <class T>
     select_case(recv_case<T> c) : holder_(std::make_shared<recv_case<T>>(std::move(c))) {
         desc_ = static_cast<recv_case<T>*>(holder_.get())->describe();
+        finish_ = [](void* holder) { static_cast<recv_case<T>*>(holder)->finish(); };
     }
     template <class T>
     select_case(send_case<T> c) : holder_(std::make_shared<send_case<T>>(std::move(c))) {
@@ -197,6 +224,7 @@ private:
     friend int select(std::span<select_case> cases);
     std::shared_ptr<void> holder_;  // the typed case; its address is stable
     detail::select_case_desc desc_;
+    void (*finish_)(void* holder) = nullptr;  // recv cases: recv_case<T>::finish
 };
 
 // A select over a run-time list of cases (Go's reflect.Select). Returns the

@@ -85,6 +85,7 @@ void sleep_for_ns(std::int64_t ns);
 template <class Rep, class Period>
 std::int64_t saturating_ns(const std::chrono::duration<Rep, Period>& d) {
     const long double ns = std::chrono::duration<long double, std::nano>(d).count();
+    if (ns != ns) return 0;  // NaN
     if (ns >= 9.2e18L) return INT64_MAX;
     if (ns <= -9.2e18L) return INT64_MIN;
     return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
