@@ -22,9 +22,11 @@
 // lock, read racily by len()). The fields above it (refs, atomic; ops,
 // capacity, timer, buffer) are fixed at creation. `lock` is a spinlock: no
 // critical section parks or blocks; the only user code run inside is T's
-// move constructor, move assignment (into a select's recv(ch, out)) and
-// destructor, which must not block either. A fiber never holds two channel
-// locks except in select, which takes them in address order.
+// move constructor into empty storage (a buffer slot, an empty optional)
+// and the destructor of a moved-from slot. Every receiver has a sink, so no
+// live value is destroyed under the lock: its destructor might take locks
+// of its own. A fiber never holds two channel locks except in select, which
+// takes them in address order.
 //
 // A waiter record lives on the stack of the fiber (or thread) it stands for.
 // It is on a queue only while its owner is parked; whoever dequeues it
@@ -150,7 +152,8 @@ void send_to_receiver(waiter* w, void* src) noexcept;
 // hands value to a receiver or buffers it; drops it when neither is possible
 // or the channel is closed. Returns whether it was delivered or buffered.
 bool chan_offer(hchan* c, void* src) noexcept;
-// Drops every buffered element; returns how many there were.
+// Drops every buffered element; returns how many there were. For timer
+// channels only, whose elements (time_point) have no destructor to run.
 std::size_t chan_drain(hchan* c) noexcept;
 
 // The channel's lock released as a park commit.

@@ -13,9 +13,10 @@
 // Every operation works from fibers (the fiber parks) and from plain threads
 // (the thread blocks), in any mix. Values are moved through the channel,
 // never copied, and T may be move-only or lack a default constructor. T's
-// move constructor, move assignment and destructor run inside the channel's
-// critical section: they must not block, and one that throws terminates the
-// program (half a transfer has no safe state to unwind to).
+// move constructor (into empty storage) and the destructor of moved-from
+// values run inside the channel's critical section: they must not block,
+// and a move that throws terminates the program (half a transfer has no safe
+// state to unwind to). Live values are never destroyed there.
 #pragma once
 
 #include <cstddef>
