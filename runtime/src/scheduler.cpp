@@ -891,31 +891,27 @@ void timer_added(scheduler& s, std::int64_t when) noexcept {
 
 timer_heap* add_timer(timer_node* t, std::uint64_t* run_id) {
     const std::int64_t when = t->when_ns;  // t may fire and change once added
-    if (worker* w = current_worker()) {
-        *run_id = w->sched.run_id;
-        w->timers.add(t);
-        timer_added(w->sched, when);
-        return &w->timers;
+    // A plain thread holds the scheduler for the call and uses worker 0's heap.
+    worker* w = current_worker();
+    std::optional<plain_thread_scope> scope;
+    if (!w) {
+        scope.emplace();
+        if (!scope->sched) return nullptr;
+        w = scope->sched->workers[0].get();
     }
-    plain_thread_scope scope;
-    if (!scope.sched) return nullptr;
-    timer_heap* heap = &scope.sched->workers[0]->timers;
-    *run_id = scope.sched->run_id;
-    heap->add(t);
-    timer_added(*scope.sched, when);
-    return heap;
+    *run_id = w->sched.run_id;
+    w->timers.add(t);
+    timer_added(w->sched, when);
+    return &w->timers;
 }
 
 bool remove_timer(timer_node* t, timer_heap* heap, std::uint64_t run_id) {
     if (!heap) return false;
-    if (current_worker()) {
-        // A fiber or timer callback of the running runtime: if run_id names
-        // an older runtime, that heap is gone.
-        if (current_worker()->sched.run_id != run_id) return false;
-        return heap->remove(t);
-    }
-    plain_thread_scope scope;
-    if (!scope.sched || scope.sched->run_id != run_id) return false;
+    worker* w = current_worker();
+    std::optional<plain_thread_scope> scope;
+    scheduler* s = w ? &w->sched : (scope.emplace(), scope->sched);
+    // A heap of an older runtime is gone with it.
+    if (!s || s->run_id != run_id) return false;
     return heap->remove(t);
 }
 
@@ -947,10 +943,7 @@ void sleep_until_steady(std::int64_t deadline_ns) {
         &t);
 }
 
-void sleep_for_ns(std::int64_t ns) {
-    const std::int64_t now = steady_now_ns();
-    sleep_until_steady(ns > INT64_MAX - now ? INT64_MAX : now + ns);  // "forever" must not wrap into the past
-}
+void sleep_for_ns(std::int64_t ns) { sleep_until_steady(deadline_after(ns)); }
 
 
 int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
@@ -1013,20 +1006,18 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
     while (plain_thread_users.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     // Waiter records of abandoned fibers must not outlive their stacks.
     sema_forget_fibers();
-    if (abandoned_fiber_hook hook = channel_abandon_hook.load(std::memory_order_acquire)) {
-        for (stack_slab* slab = s->stacks.slabs(); slab; slab = slab->next)
-            for (std::size_t i = 0; i < slab->slots; ++i) {
-                fiber* f = slab->block(i);
-                // Waiting, or readied but not run again (a select that won
-                // through one channel still has records queued on the rest).
-                if (f->state.load(std::memory_order_acquire) != fiber_state::dead && f->channel_waiters) hook(f);
-            }
-    }
-
     // Fibers still alive are abandoned, as in Go: their stacks go away with
-    // the pool; TSan forgets their contexts.
+    // the pool. The channels layer unlinks the records of those parked in a
+    // channel operation (waiting, or readied but not run again: a select that
+    // won through one channel still has records queued on the rest); TSan
+    // forgets every context.
+    const abandoned_fiber_hook hook = channel_abandon_hook.load(std::memory_order_acquire);
     for (stack_slab* slab = s->stacks.slabs(); slab; slab = slab->next)
-        for (std::size_t i = 0; i < slab->slots; ++i) tsan_destroy_fiber(slab->block(i)->tsan_fiber);
+        for (std::size_t i = 0; i < slab->slots; ++i) {
+            fiber* f = slab->block(i);
+            if (hook && f->channel_waiters && f->state.load(std::memory_order_acquire) != fiber_state::dead) hook(f);
+            tsan_destroy_fiber(f->tsan_fiber);
+        }
     return s->main_result;
 }
 

@@ -45,12 +45,6 @@ std::int64_t duration_ns(std::chrono::duration<Rep, Period> d) {
     return saturating_ns(d);
 }
 
-inline std::int64_t deadline_after(std::int64_t d_ns) {
-    const std::int64_t now = steady_now_ns();
-    if (d_ns <= 0) return now;
-    return d_ns > INT64_MAX - now ? INT64_MAX : now + d_ns;
-}
-
 }  // namespace detail
 
 // time.NewTimer(d): delivers the time on c once d has passed. A non-positive d

@@ -90,7 +90,16 @@ std::int64_t saturating_ns(const std::chrono::duration<Rep, Period>& d) {
     if (ns <= -9.2e18L) return INT64_MIN;
     return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
 }
+
 std::int64_t steady_now_ns() noexcept;
+
+// The steady-clock deadline d_ns from now, saturated: never in the past for
+// a positive d_ns, INT64_MAX ("never") where now + d_ns would overflow.
+inline std::int64_t deadline_after(std::int64_t d_ns) {
+    const std::int64_t now = steady_now_ns();
+    if (d_ns <= 0) return now;
+    return d_ns > INT64_MAX - now ? INT64_MAX : now + d_ns;
+}
 
 template <class T>
 void run_and_destroy(void* p) {
