@@ -109,6 +109,11 @@ struct alignas(64) worker {
     alignas(64) std::atomic<std::uint32_t> wakeup{0};  // futex word: 1 = woken
     bool in_idle_list = false;
     bool woken_spinning = false;
+    // Set under idle_lock while this idle worker blocks in the I/O poller
+    // rather than on its futex; read by wakers after they took it off the
+    // idle list (relaxed: a stale true costs one spurious interrupt, a stale
+    // false a futex wake nobody waits for, once the poll has returned).
+    std::atomic<bool> sleeping_in_poll{false};
 
     std::thread thread;  // not used for worker 0 (the thread that called run)
 };
@@ -135,6 +140,13 @@ struct scheduler {
 
     std::atomic<std::uint64_t> fiber_id_source{1};  // fiber 1 is main
     std::atomic<bool> stopping{false};
+    // The idle worker blocked in the I/O poller (guarded by idle_lock), and
+    // a lock-free mirror of "someone is", read by workers deciding whether
+    // to poll themselves. last_poll_ns: coarse time of the last poll.
+    worker* poll_waiter = nullptr;
+    std::atomic<bool> poll_blocked{false};
+    std::atomic<std::int64_t> last_poll_ns{0};
+
     fiber* main_fiber = nullptr;
     int main_result = 0;
 

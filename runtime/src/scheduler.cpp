@@ -42,6 +42,7 @@
 
 #include "runtime/detail/fatal.hpp"
 #include "runtime/detail/futex.hpp"
+#include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/park.hpp"
 #include "runtime/detail/sema.hpp"
 #include "runtime/detail/signals.hpp"
@@ -58,6 +59,8 @@ constexpr std::int64_t spin_budget_ns = 20'000;  // a futex wake costs 33â€“63 Â
 constexpr std::int64_t deadlock_recheck_ns = 50'000'000;
 constexpr std::uint64_t fiber_id_batch = 16;
 constexpr std::size_t heap_callable_threshold = 16 * 1024;
+// A busy worker polls for I/O itself when nobody has for this long.
+constexpr std::int64_t busy_poll_interval_ns = 1'000'000;
 
 // initial-exec: read on every switch, park and ready; the default model of
 // position-independent code would call __tls_get_addr each time. The cost is
@@ -79,6 +82,10 @@ std::atomic<std::uint64_t> foreign_spawns{0};  // fibers started by plain thread
 std::atomic<int> parked_threads{0};
 // Wake-up sources registered by other layers (I/O waiters, blocking calls).
 std::atomic<int> external_wakeup_sources{0};
+// The netpoller, once the first socket exists (it serves every run), and
+// the helper threads the runtime owns (not user threads that could act).
+std::atomic<io_poller*> the_io_poller{nullptr};
+std::atomic<int> runtime_threads{0};
 
 enum class switch_kind : std::uint8_t { yield, park, exit };
 
@@ -206,6 +213,25 @@ void set_abandoned_fiber_hook(abandoned_fiber_hook hook) noexcept {
 
 void note_wakeup_source(int delta) noexcept { external_wakeup_sources.fetch_add(delta, std::memory_order_acq_rel); }
 
+void install_io_poller(io_poller* poller) noexcept { the_io_poller.store(poller, std::memory_order_release); }
+
+void note_runtime_thread(int delta) noexcept { runtime_threads.fetch_add(delta, std::memory_order_acq_rel); }
+
+namespace {
+
+// Wake an idle worker that a waker has just taken off the idle list: through
+// the poller if it is blocked there, else through its futex.
+void wake_worker(worker* w) noexcept {
+    w->wakeup.store(1, std::memory_order_seq_cst);
+    if (w->sleeping_in_poll.load(std::memory_order_seq_cst)) {
+        if (io_poller* p = the_io_poller.load(std::memory_order_acquire)) p->interrupt();
+        return;
+    }
+    futex_wake(w->wakeup, 1);
+}
+
+}  // namespace
+
 // ------------------------------------------------------------- run queues
 
 namespace {
@@ -230,8 +256,13 @@ void wake_idle() noexcept {
     {
         std::lock_guard<std::mutex> g(s->idle_lock);
         if (!s->idle_list.empty()) {
-            w = s->idle_list.back();
-            s->idle_list.pop_back();
+            // The most recently idle worker (warmest cache), but not the
+            // one blocked in the poller if another can come: it keeps
+            // watching the sockets meanwhile.
+            auto it = s->idle_list.end() - 1;
+            if (*it == s->poll_waiter && s->idle_list.size() > 1) --it;
+            w = *it;
+            s->idle_list.erase(it);
             w->in_idle_list = false;
             w->woken_spinning = true;
             s->idle_count.fetch_sub(1, std::memory_order_seq_cst);
@@ -241,8 +272,7 @@ void wake_idle() noexcept {
         s->spinning_count.fetch_sub(1, std::memory_order_seq_cst);
         return;
     }
-    w->wakeup.store(1, std::memory_order_release);
-    futex_wake(w->wakeup, 1);
+    wake_worker(w);
 }
 
 bool make_runnable(fiber* f, bool next) noexcept {
@@ -468,6 +498,60 @@ private:
         return nullptr;
     }
 
+    // Ask the poller, without blocking, for fibers whose I/O is ready, when
+    // some fiber waits on I/O and no worker is blocked in the poller (it
+    // would get the events first). Queues them all, or with take_one
+    // returns the first to run at once.
+    fiber* poll_io_without_blocking(bool take_one) {
+        io_poller* poller = the_io_poller.load(std::memory_order_acquire);
+        if (!poller || !poller->has_waiters() || s_.poll_blocked.load(std::memory_order_relaxed)) return nullptr;
+        fiber* batch[io_poller::max_batch];
+        const int n = poller->poll(0, batch);
+        s_.last_poll_ns.store(w_.coarse_now_ns, std::memory_order_relaxed);
+        if (n == 0) return nullptr;
+        if (!take_one) {
+            queue_ready_batch(batch, n);
+            return nullptr;
+        }
+        queue_ready_batch(batch + 1, n - 1);
+        batch[0]->state.store(fiber_state::runnable, std::memory_order_release);
+        return batch[0];
+    }
+
+    // Fibers the poller readied, still `waiting`: make them runnable on our
+    // queue (the ring, not runnext: they are independent of one another) and
+    // let idle workers steal them.
+    void queue_ready_batch(fiber** batch, int n) {
+        if (n <= 0) return;
+        for (int i = 0; i < n; ++i) {
+            batch[i]->state.store(fiber_state::runnable, std::memory_order_release);
+            fiber* overflow[run_queue::capacity / 2 + 1];
+            std::uint32_t overflow_count = 0;
+            if (!w_.runq.push(batch[i], false, overflow, &overflow_count))
+                s_.global_queue.enqueue_bulk(overflow, overflow_count);
+        }
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // Dekker with go_idle
+        wake_idle();
+    }
+
+    // Block in the poller as the idle worker that watches the sockets, until
+    // I/O, the earliest timer or a waker. Called on the idle list; leaves it.
+    void block_in_poller(io_poller* poller, std::int64_t deadline) {
+        fiber* batch[io_poller::max_batch];
+        int n = 0;
+        if (w_.wakeup.load(std::memory_order_seq_cst) == 0) n = poller->poll(deadline, batch);
+        {
+            std::lock_guard<std::mutex> g(s_.idle_lock);
+            s_.poll_waiter = nullptr;
+            s_.poll_blocked.store(false, std::memory_order_relaxed);
+            w_.sleeping_in_poll.store(false, std::memory_order_relaxed);
+            leave_idle_locked();
+        }
+        w_.coarse_now_ns = coarse_clock_ns();
+        s_.last_poll_ns.store(w_.coarse_now_ns, std::memory_order_relaxed);
+        queue_ready_batch(batch, n);
+    }
+
     // Leave the idle list after finding work or waking up. If a waker already
     // took us off it, the waker may have made us a spinner on its behalf.
     void leave_idle() {
@@ -516,7 +600,34 @@ private:
         }
 
         std::int64_t deadline = earliest_timer();
-        if (all_idle && deadline == INT64_MAX) {
+        io_poller* poller = the_io_poller.load(std::memory_order_acquire);
+        const bool io_waiting = poller && poller->has_waiters();
+        if (io_waiting) {
+            // Watch the sockets ourselves unless another idle worker does.
+            bool poll_here = false;
+            {
+                std::lock_guard<std::mutex> g(s_.idle_lock);
+                if (!w_.in_idle_list) {  // woken meanwhile
+                    leave_idle_locked();
+                    return;
+                }
+                if (!s_.poll_waiter) {
+                    s_.poll_waiter = &w_;
+                    s_.poll_blocked.store(true, std::memory_order_relaxed);
+                    w_.sleeping_in_poll.store(true, std::memory_order_seq_cst);
+                    poll_here = true;
+                    if (deadline < s_.timer_waiter_deadline.load(std::memory_order_relaxed)) {
+                        s_.timer_waiter = &w_;
+                        s_.timer_waiter_deadline.store(deadline, std::memory_order_release);
+                    }
+                }
+            }
+            if (poll_here) {
+                block_in_poller(poller, deadline);
+                return;
+            }
+        }
+        if (all_idle && deadline == INT64_MAX && !io_waiting) {
             // Nothing inside the runtime will ever wake us.
             if (check_deadlock()) return;  // work showed up: we left the idle list
             deadline = steady_now_ns() + deadlock_recheck_ns;  // something outside might act: poll
@@ -555,6 +666,8 @@ private:
             run_own_timers();
             if (++w_.schedule_tick % global_queue_check_interval == 0) {
                 w_.coarse_now_ns = coarse_clock_ns();
+                if (w_.coarse_now_ns - s_.last_poll_ns.load(std::memory_order_relaxed) >= busy_poll_interval_ns)
+                    poll_io_without_blocking(false);
                 fiber* f = nullptr;
                 if (s_.global_queue.try_dequeue(f)) return found(f);
             }
@@ -566,6 +679,7 @@ private:
                 return found(f);
             }
             if (fiber* f = take_from_global()) return found(f);
+            if (fiber* f = poll_io_without_blocking(true)) return found(f);
 
             if (run_expired_timers_everywhere() > 0) continue;
 
@@ -610,9 +724,11 @@ bool worker_loop::check_deadlock() {
         return true;
     }
     if (external_wakeup_sources.load(std::memory_order_acquire) != 0) return false;
+    if (io_poller* p = the_io_poller.load(std::memory_order_acquire); p && p->has_waiters()) return false;
     // A plain thread that is running (not parked in goro) may still send,
     // unlock or spawn. We cannot see what it will do, so we wait for it.
-    int others = count_process_threads() - s_.procs - sanitizer_threads();
+    int others = count_process_threads() - s_.procs - sanitizer_threads() -
+                 runtime_threads.load(std::memory_order_acquire);
     if (others > parked_threads.load(std::memory_order_acquire)) return false;
     // Re-check under the lock that everyone is still idle.
     {
@@ -660,10 +776,7 @@ void stop_all(scheduler& s) noexcept {
         for (worker* w : sleepers) w->in_idle_list = false;
         s.idle_count.store(0, std::memory_order_seq_cst);
     }
-    for (worker* w : sleepers) {
-        w->wakeup.store(1, std::memory_order_release);
-        futex_wake(w->wakeup, 1);
-    }
+    for (worker* w : sleepers) wake_worker(w);
 }
 
 void run_worker(worker& w) {
@@ -881,8 +994,7 @@ void timer_added(scheduler& s, std::int64_t when) noexcept {
             }
         }
         if (waiter) {
-            waiter->wakeup.store(1, std::memory_order_release);
-            futex_wake(waiter->wakeup, 1);
+            wake_worker(waiter);
             return;
         }
     }
@@ -1006,6 +1118,7 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
     while (plain_thread_users.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     // Waiter records of abandoned fibers must not outlive their stacks.
     sema_forget_fibers();
+    if (io_poller* p = the_io_poller.load(std::memory_order_acquire)) p->forget_fibers();
     // Fibers still alive are abandoned, as in Go: their stacks go away with
     // the pool. The channels layer unlinks the records of those parked in a
     // channel operation (waiting, or readied but not run again: a select that

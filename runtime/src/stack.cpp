@@ -66,28 +66,31 @@ namespace {
 // a fiber blocked forever — as correct Go programs do. So a slab holding an
 // abandoned fiber stays mapped and each such fiber's live stack (from its
 // saved stack pointer to its control block) becomes an LSan root region:
-// abandoned, not leaked. Only sanitized builds pay this memory. Kept slabs
-// go on this list, which LSan sees as a global root.
-stack_slab* slabs_kept_for_leak_checker = nullptr;
+// abandoned, not leaked. Only sanitized builds pay this memory. In every
+// build, a slab also stays mapped while it holds a fiber abandoned inside
+// goro::blocking, whose call may still be running on a pool thread. Kept
+// slabs go on this list, which LSan sees as a global root.
+stack_slab* slabs_kept_mapped = nullptr;
 
-bool keep_abandoned_for_leak_checker(stack_slab* slab) noexcept {
-#if defined(GORO_ASAN)
+bool keep_abandoned_mapped(stack_slab* slab) noexcept {
     bool keep = false;
     for (std::size_t i = 0; i < slab->slots; ++i) {
         fiber* f = slab->block(i);
         const fiber_state state = f->state.load(std::memory_order_relaxed);
         if (state == fiber_state::dead || !f->context) continue;
+        // A fiber abandoned inside goro::blocking: a pool thread may still
+        // be running its call, which reads and writes this stack.
+        if (state == fiber_state::waiting && f->reason.load(std::memory_order_relaxed) == wait_reason::blocking_call)
+            keep = true;
+#if defined(GORO_ASAN)
         char* low = static_cast<char*>(f->context);  // saved stack pointer
         char* high = reinterpret_cast<char*>(f) + sizeof(fiber);
         if (low < f->stack_low || low >= high) continue;
         __lsan_register_root_region(low, static_cast<std::size_t>(high - low));
         keep = true;
+#endif
     }
     return keep;
-#else
-    (void)slab;
-    return false;
-#endif
 }
 
 }  // namespace
@@ -96,9 +99,9 @@ stack_pool::~stack_pool() {
     stack_slab* s = slabs_.load(std::memory_order_acquire);
     while (s) {
         stack_slab* next = s->next;
-        if (keep_abandoned_for_leak_checker(s)) {
-            s->next = slabs_kept_for_leak_checker;
-            slabs_kept_for_leak_checker = s;
+        if (keep_abandoned_mapped(s)) {
+            s->next = slabs_kept_mapped;
+            slabs_kept_mapped = s;
         } else {
             munmap(s->base, s->bytes);
             delete s;

@@ -2,11 +2,14 @@
 // sync and the netpoller for C++20. See README.md and docs/.
 #pragma once
 
+#include <goro/blocking.hpp>
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
 #include <goro/fiber_local.hpp>
+#include <goro/net.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
+#include <goro/signal.hpp>
 #include <goro/sync.hpp>
 #include <goro/time.hpp>

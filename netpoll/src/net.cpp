@@ -1,0 +1,771 @@
+// netpoll/src/net.cpp — conn, listener, packet_conn, dial and listen: system
+// calls on non-blocking sockets, parking on the netpoller after EAGAIN.
+//
+// Every call follows one pattern (Go's netFD): take a reference on the
+// socket (fails once closed), poll_prepare (fails when closed or past the
+// deadline, and forgets stale readiness), the system call, and on EAGAIN
+// poll_wait, then the call again. References keep the descriptor open while
+// a call uses it (netpoll/detail/socket.hpp).
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <new>
+#include <string>
+
+#include <goro/chan.hpp>
+#include <goro/context.hpp>
+#include <goro/net.hpp>
+#include <goro/runtime.hpp>
+#include <goro/select.hpp>
+#include <goro/wait_group.hpp>
+
+#include "netpoll/detail/net_internal.hpp"
+#include "netpoll/detail/socket.hpp"
+#include "runtime/detail/park.hpp"
+
+namespace goro::net {
+
+namespace detail {
+
+socket::~socket() { close(); }
+
+bool socket::close() noexcept {
+    std::uint32_t v = refs_.load(std::memory_order_relaxed);
+    do {
+        if (v & closing_bit) return false;
+    } while (!refs_.compare_exchange_weak(v, v | closing_bit, std::memory_order_acq_rel, std::memory_order_relaxed));
+    poll_evict(pd);
+    release();  // the owner's reference
+    return true;
+}
+
+void socket::destroy() noexcept {
+    poll_release(pd);
+    ::close(fd);
+    if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
+    destroyed_.store(true, std::memory_order_release);
+}
+
+const char* socket::network() const noexcept {
+    if (family == AF_UNIX) return type == SOCK_DGRAM ? "unixgram" : "unix";
+    return type == SOCK_DGRAM ? "udp" : "tcp";
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::fd_ref;
+using detail::io_mode;
+using detail::socket;
+
+std::error_code last_error() noexcept { return {errno, std::system_category()}; }
+
+// Makes a non-blocking socket registered with the poller.
+socket* open_socket(int family, int type, std::error_code& ec) noexcept {
+    const int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        ec = last_error();
+        return nullptr;
+    }
+    detail::poll_desc* pd = detail::poll_open(fd, ec);
+    if (!pd) {
+        ::close(fd);
+        return nullptr;
+    }
+    auto* s = new (std::nothrow) socket(fd, family, type, pd);
+    if (!s) {
+        detail::poll_release(pd);
+        ::close(fd);
+        ec = std::make_error_code(std::errc::not_enough_memory);
+    }
+    return s;
+}
+
+address socket_name(const socket* s, bool peer) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    const int r = peer ? getpeername(s->fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                       : getsockname(s->fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (r != 0) return {};
+    return address(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+// "read tcp 127.0.0.1:8080->127.0.0.1:51234", as Go's net.OpError prints.
+std::string describe(const char* op, socket* s) {
+    std::string text = op;
+    if (!s) return text;
+    text += ' ';
+    text += s->network();
+    fd_ref ref(s);
+    if (!ref) return text;
+    const address local = socket_name(s, false);
+    const address remote = socket_name(s, true);
+    if (local.family() != AF_UNSPEC) text += " " + local.to_string();
+    if (remote.family() != AF_UNSPEC) text += (local.family() != AF_UNSPEC ? "->" : " ") + remote.to_string();
+    return text;
+}
+
+[[noreturn]] void throw_op(const std::error_code& ec, const char* op, socket* s) {
+    throw std::system_error(ec, describe(op, s));
+}
+
+std::int64_t deadline_ns(time_point t) noexcept {
+    if (t == time_point{}) return 0;  // none, as Go's zero Time
+    const std::int64_t ns = goro::detail::saturating_ns(t.time_since_epoch());
+    return ns <= 0 ? 1 : ns;  // any time before the clock's start is in the past
+}
+
+template <class Syscall>
+std::size_t io_loop(socket* s, io_mode mode, std::error_code& ec, Syscall call) noexcept {
+    ec.clear();
+    for (;;) {
+        if (!detail::poll_prepare(s->pd, mode, ec)) return 0;
+        const ssize_t n = call();
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            ec = last_error();
+            return 0;
+        }
+        if (!detail::poll_wait(s->pd, mode, ec)) return 0;
+    }
+}
+
+std::size_t read_some(socket* s, void* data, std::size_t size, std::error_code& ec) noexcept {
+    fd_ref ref(s);
+    if (!ref) {
+        ec = errc::closed;
+        return 0;
+    }
+    ec.clear();
+    if (size == 0) return 0;
+    std::lock_guard<goro::mutex> g(s->read_lock);
+    return io_loop(s, io_mode::read, ec, [&] { return ::recv(s->fd, data, size, 0); });
+}
+
+std::size_t write_all(socket* s, const void* data, std::size_t size, std::error_code& ec) noexcept {
+    fd_ref ref(s);
+    if (!ref) {
+        ec = errc::closed;
+        return 0;
+    }
+    ec.clear();
+    std::lock_guard<goro::mutex> g(s->write_lock);
+    const char* bytes = static_cast<const char*>(data);
+    std::size_t done = 0;
+    while (done < size) {
+        const std::size_t n =
+            io_loop(s, io_mode::write, ec, [&] { return ::send(s->fd, bytes + done, size - done, MSG_NOSIGNAL); });
+        if (ec) break;
+        done += n;
+    }
+    return done;
+}
+
+void set_deadline(socket* s, int modes, time_point t) {
+    fd_ref ref(s);
+    if (!ref) throw_op(errc::closed, "set deadline", s);
+    const std::int64_t ns = deadline_ns(t);
+    if (modes & 1) detail::poll_set_deadline(s->pd, io_mode::read, ns);
+    if (modes & 2) detail::poll_set_deadline(s->pd, io_mode::write, ns);
+}
+
+void close_socket(socket* s, std::error_code& ec) noexcept {
+    ec.clear();
+    if (!s || !s->close()) ec = errc::closed;
+}
+
+address local_of(socket* s) {
+    if (!s) return {};
+    fd_ref ref(s);
+    return ref ? socket_name(s, false) : address{};
+}
+
+address remote_of(socket* s) {
+    if (!s) return {};
+    fd_ref ref(s);
+    return ref ? socket_name(s, true) : address{};
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ conn
+
+conn::conn() noexcept = default;
+conn::conn(std::unique_ptr<detail::socket> s) noexcept : socket_(std::move(s)) {}
+conn::conn(conn&&) noexcept = default;
+conn& conn::operator=(conn&&) noexcept = default;
+conn::~conn() = default;
+conn::operator bool() const noexcept { return socket_ != nullptr; }
+
+std::size_t conn::read(void* data, std::size_t size, std::error_code& ec) noexcept {
+    return read_some(socket_.get(), data, size, ec);
+}
+
+std::size_t conn::read(void* data, std::size_t size) {
+    std::error_code ec;
+    const std::size_t n = read(data, size, ec);
+    if (ec) throw_op(ec, "read", socket_.get());
+    return n;
+}
+
+std::size_t conn::read_full(void* data, std::size_t size, std::error_code& ec) noexcept {
+    ec.clear();
+    std::size_t done = 0;
+    while (done < size) {
+        const std::size_t n = read_some(socket_.get(), static_cast<char*>(data) + done, size - done, ec);
+        if (ec) return done;
+        if (n == 0) {
+            ec = done == 0 ? errc::eof : errc::unexpected_eof;
+            return done;
+        }
+        done += n;
+    }
+    return done;
+}
+
+std::size_t conn::read_full(void* data, std::size_t size) {
+    std::error_code ec;
+    const std::size_t n = read_full(data, size, ec);
+    if (ec) throw_op(ec, "read", socket_.get());
+    return n;
+}
+
+std::size_t conn::write(const void* data, std::size_t size, std::error_code& ec) noexcept {
+    return write_all(socket_.get(), data, size, ec);
+}
+
+std::size_t conn::write(const void* data, std::size_t size) {
+    std::error_code ec;
+    const std::size_t n = write(data, size, ec);
+    if (ec) throw_op(ec, "write", socket_.get());
+    return n;
+}
+
+void conn::close(std::error_code& ec) noexcept { close_socket(socket_.get(), ec); }
+
+void conn::close() {
+    std::error_code ec;
+    close(ec);
+    if (ec) throw_op(ec, "close", socket_.get());
+}
+
+void conn::shutdown(shutdown_how how, std::error_code& ec) noexcept {
+    ec.clear();
+    fd_ref ref(socket_.get());
+    if (!ref) {
+        ec = errc::closed;
+        return;
+    }
+    if (::shutdown(socket_->fd, static_cast<int>(how)) != 0) ec = last_error();
+}
+
+void conn::shutdown(shutdown_how how) {
+    std::error_code ec;
+    shutdown(how, ec);
+    if (ec) throw_op(ec, "shutdown", socket_.get());
+}
+
+void conn::set_deadline(time_point t) { net::set_deadline(socket_.get(), 3, t); }
+void conn::set_read_deadline(time_point t) { net::set_deadline(socket_.get(), 1, t); }
+void conn::set_write_deadline(time_point t) { net::set_deadline(socket_.get(), 2, t); }
+
+void conn::set_no_delay(bool on) {
+    fd_ref ref(socket_.get());
+    if (!ref) throw_op(errc::closed, "set no delay", socket_.get());
+    if (socket_->family == AF_UNIX) return;
+    int value = on ? 1 : 0;
+    if (setsockopt(socket_->fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) != 0)
+        throw_op(last_error(), "set no delay", socket_.get());
+}
+
+address conn::local_address() const { return local_of(socket_.get()); }
+address conn::remote_address() const { return remote_of(socket_.get()); }
+int conn::native_handle() const noexcept { return socket_ ? socket_->open_fd() : -1; }
+
+// ------------------------------------------------------------------ listener
+
+namespace {
+
+constexpr std::int64_t first_backoff_ns = 5'000'000;
+constexpr std::int64_t last_backoff_ns = 1'000'000'000;
+constexpr std::int64_t backoff_slice_ns = 50'000'000;  // how often a backing-off accept looks for close
+
+bool out_of_resources(int error) noexcept {
+    return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
+
+void set_no_delay_on(int fd) noexcept {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+}  // namespace
+
+listener::listener() noexcept = default;
+listener::listener(std::unique_ptr<detail::socket> s) noexcept : socket_(std::move(s)) {}
+listener::listener(listener&&) noexcept = default;
+listener& listener::operator=(listener&&) noexcept = default;
+listener::~listener() = default;
+listener::operator bool() const noexcept { return socket_ != nullptr; }
+
+conn listener::accept(std::error_code& ec) noexcept {
+    socket* s = socket_.get();
+    fd_ref ref(s);
+    if (!ref) {
+        ec = errc::closed;
+        return {};
+    }
+    ec.clear();
+    std::lock_guard<goro::mutex> g(s->read_lock);
+    std::int64_t backoff = 0;
+    for (;;) {
+        if (!detail::poll_prepare(s->pd, io_mode::read, ec)) return {};
+        const int fd = ::accept4(s->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            if (s->family != AF_UNIX) set_no_delay_on(fd);
+            detail::poll_desc* pd = detail::poll_open(fd, ec);
+            if (!pd) {
+                ::close(fd);
+                return {};
+            }
+            auto* accepted = new (std::nothrow) socket(fd, s->family, SOCK_STREAM, pd);
+            if (!accepted) {
+                detail::poll_release(pd);
+                ::close(fd);
+                ec = std::make_error_code(std::errc::not_enough_memory);
+                return {};
+            }
+            return conn(std::unique_ptr<socket>(accepted));
+        }
+        const int error = errno;
+        if (error == EINTR || error == ECONNABORTED || error == EPROTO) continue;  // the client gave up: next
+        if (error == EAGAIN || error == EWOULDBLOCK) {
+            if (!detail::poll_wait(s->pd, io_mode::read, ec)) return {};
+            continue;
+        }
+        if (!out_of_resources(error)) {
+            ec.assign(error, std::system_category());
+            return {};
+        }
+        // Out of descriptors or memory: the connection stays in the backlog.
+        // Wait and retry, longer each time, as Go's http server does; an
+        // edge-triggered poller would not tell us when descriptors free up.
+        backoff = backoff == 0 ? first_backoff_ns : std::min(backoff * 2, last_backoff_ns);
+        s->accept_backoffs.fetch_add(1, std::memory_order_relaxed);
+        for (std::int64_t slept = 0; slept < backoff && !s->closed(); slept += backoff_slice_ns)
+            goro::sleep_for(std::chrono::nanoseconds(std::min(backoff_slice_ns, backoff - slept)));
+    }
+}
+
+conn listener::accept() {
+    std::error_code ec;
+    conn c = accept(ec);
+    if (ec) throw_op(ec, "accept", socket_.get());
+    return c;
+}
+
+void listener::close(std::error_code& ec) noexcept { close_socket(socket_.get(), ec); }
+
+void listener::close() {
+    std::error_code ec;
+    close(ec);
+    if (ec) throw_op(ec, "close", socket_.get());
+}
+
+void listener::set_deadline(time_point t) { net::set_deadline(socket_.get(), 1, t); }
+address listener::local_address() const { return local_of(socket_.get()); }
+int listener::native_handle() const noexcept { return socket_ ? socket_->open_fd() : -1; }
+std::uint64_t listener::accept_backoffs() const noexcept {
+    return socket_ ? socket_->accept_backoffs.load(std::memory_order_relaxed) : 0;
+}
+
+listener listen(std::string_view network, std::string_view where, std::error_code& ec) noexcept {
+    ec.clear();
+    try {
+        address addr;
+        int family;
+        if (network == "unix") {
+            addr = address::unix_path(where);
+            family = AF_UNIX;
+        } else if (detail::is_stream_network(network)) {
+            std::vector<address> found = detail::resolve_for(network, where, true, ec);
+            if (ec) return {};
+            addr = found.front();
+            family = addr.family();
+        } else {
+            ec = errc::unknown_network;
+            return {};
+        }
+        socket* s = open_socket(family, SOCK_STREAM, ec);
+        if (!s) return {};
+        std::unique_ptr<socket> owned(s);
+        int one = 1;
+        if (family != AF_UNIX) setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (family == AF_INET6) {
+            // "tcp" on "::" serves IPv4 too; "tcp6" only IPv6.
+            int v6only = network == "tcp6" ? 1 : 0;
+            setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+        }
+        if (::bind(s->fd, addr.data(), addr.size()) != 0 || ::listen(s->fd, SOMAXCONN) != 0) {
+            ec = last_error();
+            return {};
+        }
+        if (family == AF_UNIX && !where.empty() && where[0] != '@') s->unlink_path = std::string(where);
+        return listener(std::move(owned));
+    } catch (const std::system_error& e) {
+        ec = e.code();
+    } catch (...) {
+        ec = std::make_error_code(std::errc::not_enough_memory);
+    }
+    return {};
+}
+
+listener listen(std::string_view network, std::string_view where) {
+    std::error_code ec;
+    listener l = listen(network, where, ec);
+    if (ec) throw std::system_error(ec, "listen " + std::string(network) + " " + std::string(where));
+    return l;
+}
+
+// ------------------------------------------------------------------ dial
+
+namespace {
+
+// One connection attempt to addr, until deadline (0: none). Returns the
+// connected socket, or null with ec set.
+std::unique_ptr<socket> connect_to(const address& addr, std::int64_t deadline, socket** attempt,
+                                   goro::mutex* attempt_lock, std::error_code& ec) {
+    socket* s = open_socket(addr.family(), SOCK_STREAM, ec);
+    if (!s) return nullptr;
+    std::unique_ptr<socket> owned(s);
+    if (deadline != 0) detail::poll_set_deadline(s->pd, io_mode::write, deadline);
+    if (attempt) {
+        std::lock_guard<goro::mutex> g(*attempt_lock);
+        *attempt = s;
+    }
+    struct clear_attempt {
+        socket** attempt;
+        goro::mutex* lock;
+        ~clear_attempt() {
+            if (!attempt) return;
+            std::lock_guard<goro::mutex> g(*lock);
+            *attempt = nullptr;
+        }
+    } clear{attempt, attempt_lock};
+
+    if (!detail::poll_prepare(s->pd, io_mode::write, ec)) return nullptr;
+    int r;
+    do {
+        r = ::connect(s->fd, addr.data(), addr.size());
+    } while (r != 0 && errno == EINTR);
+    if (r != 0 && errno != EINPROGRESS) {
+        ec = last_error();
+        return nullptr;
+    }
+    if (r != 0) {
+        for (;;) {
+            if (!detail::poll_wait(s->pd, io_mode::write, ec)) return nullptr;
+            int error = 0;
+            socklen_t len = sizeof error;
+            if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+            if (error == 0) break;
+            if (error == EINPROGRESS || error == EALREADY || error == EINTR) continue;
+            ec.assign(error, std::system_category());
+            return nullptr;
+        }
+    }
+    if (deadline != 0) detail::poll_set_deadline(s->pd, io_mode::write, 0);
+    if (addr.family() != AF_UNIX) set_no_delay_on(s->fd);
+    return owned;
+}
+
+conn dial_impl(std::string_view network, std::string_view where, std::int64_t deadline, const context* ctx,
+               std::error_code& ec) {
+    ec.clear();
+    std::vector<address> addrs;
+    if (network == "unix") {
+        addrs.push_back(address::unix_path(where));
+    } else if (detail::is_stream_network(network)) {
+        addrs = detail::resolve_for(network, where, false, ec);
+        if (ec) return {};
+    } else {
+        ec = errc::unknown_network;
+        return {};
+    }
+
+    // A context: its deadline bounds the dial, and a watcher fiber turns its
+    // cancellation into a past deadline on the attempt in progress, as Go's
+    // dialer does.
+    socket* attempt = nullptr;
+    goro::mutex attempt_lock;
+    bool canceled = false;
+    goro::wait_group watcher;
+    chan<std::monostate> stop_watching;
+    if (ctx) {
+        if (auto d = ctx->deadline()) {
+            const std::int64_t ns = deadline_ns(*d);
+            if (deadline == 0 || ns < deadline) deadline = ns;
+        }
+        if (ctx->err()) {
+            ec = ctx->err() == context_errc::canceled ? make_error_code(errc::canceled) : make_error_code(errc::timeout);
+            return {};
+        }
+        if (ctx->done() && goro::detail::current_fiber()) {
+            stop_watching = make_chan<std::monostate>();
+            watcher.add(1);
+            chan<std::monostate> done = ctx->done();
+            goro::go([&, done] {
+                if (goro::select(goro::recv(done), goro::recv(stop_watching)) == 0) {
+                    std::lock_guard<goro::mutex> g(attempt_lock);
+                    canceled = true;
+                    if (attempt) detail::poll_set_deadline(attempt->pd, io_mode::write, 1);
+                }
+                watcher.done();
+            });
+        }
+    }
+    std::unique_ptr<socket> connected;
+    for (const address& addr : addrs) {
+        {
+            std::lock_guard<goro::mutex> g(attempt_lock);
+            if (canceled) break;
+        }
+        connected = connect_to(addr, deadline, stop_watching ? &attempt : nullptr, &attempt_lock, ec);
+        if (connected || ec == errc::timeout) break;
+    }
+    if (stop_watching) {
+        stop_watching.close();
+        watcher.wait();
+    }
+    if (ctx && ctx->err() && !connected) {
+        ec = ctx->err() == context_errc::canceled ? make_error_code(errc::canceled) : make_error_code(errc::timeout);
+        return {};
+    }
+    if (!connected) return {};
+    ec.clear();
+    return conn(std::move(connected));
+}
+
+conn dial_checked(std::string_view network, std::string_view where, std::int64_t deadline, const context* ctx,
+                  std::error_code& ec) noexcept {
+    try {
+        return dial_impl(network, where, deadline, ctx, ec);
+    } catch (const std::system_error& e) {
+        ec = e.code();
+    } catch (...) {
+        ec = std::make_error_code(std::errc::not_enough_memory);
+    }
+    return {};
+}
+
+[[noreturn]] void throw_dial(const std::error_code& ec, std::string_view network, std::string_view where) {
+    throw std::system_error(ec, "dial " + std::string(network) + " " + std::string(where));
+}
+
+}  // namespace
+
+conn dial(std::string_view network, std::string_view where, std::error_code& ec) noexcept {
+    return dial_checked(network, where, 0, nullptr, ec);
+}
+
+conn dial(std::string_view network, std::string_view where) {
+    std::error_code ec;
+    conn c = dial(network, where, ec);
+    if (ec) throw_dial(ec, network, where);
+    return c;
+}
+
+conn dial_timeout(std::string_view network, std::string_view where, std::chrono::nanoseconds timeout,
+                  std::error_code& ec) noexcept {
+    return dial_checked(network, where, goro::detail::deadline_after(goro::detail::saturating_ns(timeout)), nullptr, ec);
+}
+
+conn dial_timeout(std::string_view network, std::string_view where, std::chrono::nanoseconds timeout) {
+    std::error_code ec;
+    conn c = dial_timeout(network, where, timeout, ec);
+    if (ec) throw_dial(ec, network, where);
+    return c;
+}
+
+conn dial(const context& ctx, std::string_view network, std::string_view where, std::error_code& ec) noexcept {
+    return dial_checked(network, where, 0, &ctx, ec);
+}
+
+conn dial(const context& ctx, std::string_view network, std::string_view where) {
+    std::error_code ec;
+    conn c = dial(ctx, network, where, ec);
+    if (ec) throw_dial(ec, network, where);
+    return c;
+}
+
+// ------------------------------------------------------------------ UDP
+
+packet_conn::packet_conn() noexcept = default;
+packet_conn::packet_conn(std::unique_ptr<detail::socket> s) noexcept : socket_(std::move(s)) {}
+packet_conn::packet_conn(packet_conn&&) noexcept = default;
+packet_conn& packet_conn::operator=(packet_conn&&) noexcept = default;
+packet_conn::~packet_conn() = default;
+packet_conn::operator bool() const noexcept { return socket_ != nullptr; }
+
+std::size_t packet_conn::read_from(void* data, std::size_t size, address& from, std::error_code& ec) noexcept {
+    socket* s = socket_.get();
+    fd_ref ref(s);
+    if (!ref) {
+        ec = errc::closed;
+        return 0;
+    }
+    std::lock_guard<goro::mutex> g(s->read_lock);
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    const std::size_t n = io_loop(s, io_mode::read, ec, [&] {
+        len = sizeof ss;
+        return ::recvfrom(s->fd, data, size, 0, reinterpret_cast<sockaddr*>(&ss), &len);
+    });
+    if (!ec) from = address(reinterpret_cast<sockaddr*>(&ss), len);
+    return n;
+}
+
+std::size_t packet_conn::read_from(void* data, std::size_t size, address& from) {
+    std::error_code ec;
+    const std::size_t n = read_from(data, size, from, ec);
+    if (ec) throw_op(ec, "read", socket_.get());
+    return n;
+}
+
+std::size_t packet_conn::write_to(const void* data, std::size_t size, const address& to, std::error_code& ec) noexcept {
+    socket* s = socket_.get();
+    fd_ref ref(s);
+    if (!ref) {
+        ec = errc::closed;
+        return 0;
+    }
+    std::lock_guard<goro::mutex> g(s->write_lock);
+    return io_loop(s, io_mode::write, ec,
+                   [&] { return ::sendto(s->fd, data, size, MSG_NOSIGNAL, to.data(), to.size()); });
+}
+
+std::size_t packet_conn::write_to(const void* data, std::size_t size, const address& to) {
+    std::error_code ec;
+    const std::size_t n = write_to(data, size, to, ec);
+    if (ec) throw_op(ec, "write", socket_.get());
+    return n;
+}
+
+std::size_t packet_conn::read(void* data, std::size_t size, std::error_code& ec) noexcept {
+    socket* s = socket_.get();
+    fd_ref ref(s);
+    if (!ref) {
+        ec = errc::closed;
+        return 0;
+    }
+    std::lock_guard<goro::mutex> g(s->read_lock);
+    return io_loop(s, io_mode::read, ec, [&] { return ::recv(s->fd, data, size, 0); });
+}
+
+std::size_t packet_conn::read(void* data, std::size_t size) {
+    std::error_code ec;
+    const std::size_t n = read(data, size, ec);
+    if (ec) throw_op(ec, "read", socket_.get());
+    return n;
+}
+
+std::size_t packet_conn::write(const void* data, std::size_t size, std::error_code& ec) noexcept {
+    socket* s = socket_.get();
+    fd_ref ref(s);
+    if (!ref) {
+        ec = errc::closed;
+        return 0;
+    }
+    std::lock_guard<goro::mutex> g(s->write_lock);
+    return io_loop(s, io_mode::write, ec, [&] { return ::send(s->fd, data, size, MSG_NOSIGNAL); });
+}
+
+std::size_t packet_conn::write(const void* data, std::size_t size) {
+    std::error_code ec;
+    const std::size_t n = write(data, size, ec);
+    if (ec) throw_op(ec, "write", socket_.get());
+    return n;
+}
+
+void packet_conn::close(std::error_code& ec) noexcept { close_socket(socket_.get(), ec); }
+
+void packet_conn::close() {
+    std::error_code ec;
+    close(ec);
+    if (ec) throw_op(ec, "close", socket_.get());
+}
+
+void packet_conn::set_deadline(time_point t) { net::set_deadline(socket_.get(), 3, t); }
+void packet_conn::set_read_deadline(time_point t) { net::set_deadline(socket_.get(), 1, t); }
+void packet_conn::set_write_deadline(time_point t) { net::set_deadline(socket_.get(), 2, t); }
+address packet_conn::local_address() const { return local_of(socket_.get()); }
+address packet_conn::remote_address() const { return remote_of(socket_.get()); }
+int packet_conn::native_handle() const noexcept { return socket_ ? socket_->open_fd() : -1; }
+
+namespace {
+
+packet_conn open_udp(std::string_view network, std::string_view where, bool connect, std::error_code& ec) noexcept {
+    ec.clear();
+    try {
+        if (!detail::is_packet_network(network)) {
+            ec = errc::unknown_network;
+            return {};
+        }
+        std::vector<address> found = detail::resolve_for(network, where, !connect, ec);
+        if (ec) return {};
+        const address& addr = found.front();
+        socket* s = open_socket(addr.family(), SOCK_DGRAM, ec);
+        if (!s) return {};
+        std::unique_ptr<socket> owned(s);
+        if (!connect && addr.family() == AF_INET6) {
+            int v6only = network == "udp6" ? 1 : 0;
+            setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+        }
+        const int r = connect ? ::connect(s->fd, addr.data(), addr.size()) : ::bind(s->fd, addr.data(), addr.size());
+        if (r != 0) {
+            ec = last_error();
+            return {};
+        }
+        return packet_conn(std::move(owned));
+    } catch (const std::system_error& e) {
+        ec = e.code();
+    } catch (...) {
+        ec = std::make_error_code(std::errc::not_enough_memory);
+    }
+    return {};
+}
+
+}  // namespace
+
+packet_conn listen_packet(std::string_view network, std::string_view where, std::error_code& ec) noexcept {
+    return open_udp(network, where, false, ec);
+}
+
+packet_conn listen_packet(std::string_view network, std::string_view where) {
+    std::error_code ec;
+    packet_conn c = listen_packet(network, where, ec);
+    if (ec) throw std::system_error(ec, "listen " + std::string(network) + " " + std::string(where));
+    return c;
+}
+
+packet_conn dial_udp(std::string_view network, std::string_view where, std::error_code& ec) noexcept {
+    return open_udp(network, where, true, ec);
+}
+
+packet_conn dial_udp(std::string_view network, std::string_view where) {
+    std::error_code ec;
+    packet_conn c = dial_udp(network, where, ec);
+    if (ec) throw_dial(ec, network, where);
+    return c;
+}
+
+}  // namespace goro::net

@@ -1,0 +1,154 @@
+// netpoll/src/signal.cpp — signals to channels: a self-pipe (a socket pair)
+// written by an async-signal-safe handler and read by the signal loop, a
+// fiber parked on the netpoller.
+//
+// Invariants (registry_lock guards registrations and loop_run_id):
+//   - The socket pair and its poll_desc live for the process; the write end
+//     is non-blocking, so a handler never blocks (a full pipe drops signals,
+//     as Go's does once its queue is full).
+//   - One signal loop per run: signal_notify starts it when the run has
+//     none, and drops the registrations of earlier runs (their channels'
+//     receivers are gone).
+//   - The loop reads the socket without taking a socket reference or lock:
+//     the socket is never closed, and an abandoned loop fiber is forgotten
+//     by the poller when its run ends.
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <mutex>
+#include <system_error>
+#include <vector>
+
+#include <goro/panic.hpp>
+#include <goro/runtime.hpp>
+#include <goro/signal.hpp>
+
+#include "netpoll/detail/poll_desc.hpp"
+#include "runtime/detail/scheduler.hpp"
+
+namespace goro {
+
+namespace {
+
+struct registration {
+    chan<int> ch;
+    int signal;
+};
+
+struct signal_state {
+    std::mutex registry_lock;
+    std::vector<registration> registrations;
+    std::uint64_t loop_run_id = 0;
+    int read_fd = -1;
+    net::detail::poll_desc* pd = nullptr;
+    bool handled[NSIG] = {};
+};
+
+std::atomic<int> signal_write_fd{-1};
+
+void on_signal(int signo) {
+    const int saved = errno;
+    const unsigned char byte = static_cast<unsigned char>(signo);
+    const int fd = signal_write_fd.load(std::memory_order_relaxed);
+    if (fd >= 0) (void)!::write(fd, &byte, 1);
+    errno = saved;
+}
+
+signal_state& state() {
+    static signal_state* const s = [] {
+        auto* st = new signal_state;
+        int fds[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
+            throw std::system_error(errno, std::system_category(), "signal_notify: socketpair");
+        std::error_code ec;
+        st->pd = net::detail::poll_open(fds[0], ec);
+        if (!st->pd) throw std::system_error(ec, "signal_notify: registering with the poller");
+        st->read_fd = fds[0];
+        signal_write_fd.store(fds[1], std::memory_order_release);
+        return st;
+    }();
+    return *s;
+}
+
+void deliver(signal_state& st, int signo) {
+    std::vector<chan<int>> targets;
+    {
+        std::lock_guard<std::mutex> g(st.registry_lock);
+        for (const registration& r : st.registrations)
+            if (r.signal == signo) targets.push_back(r.ch);
+    }
+    for (chan<int>& ch : targets) {
+        try {
+            (void)ch.try_send(signo);
+        } catch (const panic_error&) {
+            // A closed channel: Go would panic in its signal loop; dropping
+            // the signal for it is kinder and loses nothing else.
+        }
+    }
+}
+
+void signal_loop(signal_state& st) {
+    unsigned char buffer[64];
+    for (;;) {
+        std::error_code ec;
+        if (!net::detail::poll_prepare(st.pd, net::detail::io_mode::read, ec)) return;
+        const ssize_t n = ::read(st.read_fd, buffer, sizeof buffer);
+        if (n > 0) {
+            for (ssize_t i = 0; i < n; ++i) deliver(st, buffer[i]);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!net::detail::poll_wait(st.pd, net::detail::io_mode::read, ec)) return;
+            continue;
+        }
+        return;  // cannot happen: the write end is never closed
+    }
+}
+
+}  // namespace
+
+void signal_notify(chan<int> ch, std::initializer_list<int> signals) {
+    if (!ch) throw panic_error("signal_notify: using a nil channel");
+    detail::scheduler* s = detail::active_scheduler();
+    if (!s) throw panic_error("signal_notify: no runtime is running (call it inside goro::run)");
+    signal_state& st = state();
+    bool start_loop = false;
+    {
+        std::lock_guard<std::mutex> g(st.registry_lock);
+        if (st.loop_run_id != s->run_id) {
+            st.registrations.clear();
+            st.loop_run_id = s->run_id;
+            start_loop = true;
+        }
+        for (int signo : signals) {
+            if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
+                throw panic_error("signal_notify: signal " + std::to_string(signo) + " cannot be caught");
+            st.registrations.push_back({ch, signo});
+            if (!st.handled[signo]) {
+                struct sigaction sa{};
+                sa.sa_handler = &on_signal;
+                sigemptyset(&sa.sa_mask);
+                sa.sa_flags = SA_RESTART;
+                if (sigaction(signo, &sa, nullptr) != 0)
+                    throw std::system_error(errno, std::system_category(), "signal_notify: sigaction");
+                st.handled[signo] = true;
+            }
+        }
+    }
+    if (start_loop) go(spawn_options{.stack_size = 0, .name = "signal loop"}, [&st] { signal_loop(st); });
+}
+
+void signal_stop(const chan<int>& ch) {
+    signal_state& st = state();
+    std::lock_guard<std::mutex> g(st.registry_lock);
+    st.registrations.erase(
+        std::remove_if(st.registrations.begin(), st.registrations.end(), [&](const registration& r) { return r.ch == ch; }),
+        st.registrations.end());
+}
+
+}  // namespace goro
