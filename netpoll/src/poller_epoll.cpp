@@ -65,8 +65,12 @@ public:
 
     int epoll_fd() const noexcept { return epoll_fd_; }
 
+    // Each event may ready two fibers (a reader and a writer): ask for half
+    // as many events as `out` holds.
+    static constexpr int max_events = max_batch / 2;
+
     int poll(std::int64_t deadline_ns, fiber** out) noexcept override {
-        epoll_event events[max_batch];
+        epoll_event events[max_events];
         int n;
         for (;;) {
             n = wait(deadline_ns, events);
@@ -132,21 +136,21 @@ private:
     static void take_ready(poll_desc::direction& d, fiber** out, int& readied) noexcept;
 
     int wait(std::int64_t deadline_ns, epoll_event* events) noexcept {
-        if (deadline_ns == 0) return epoll_wait(epoll_fd_, events, max_batch, 0);
-        if (deadline_ns == INT64_MAX) return epoll_wait(epoll_fd_, events, max_batch, -1);
+        if (deadline_ns == 0) return epoll_wait(epoll_fd_, events, max_events, 0);
+        if (deadline_ns == INT64_MAX) return epoll_wait(epoll_fd_, events, max_events, -1);
         std::int64_t left = deadline_ns - rt::steady_now_ns();
-        if (left <= 0) return epoll_wait(epoll_fd_, events, max_batch, 0);
+        if (left <= 0) return epoll_wait(epoll_fd_, events, max_events, 0);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
         if (pwait2_works_.load(std::memory_order_relaxed)) {
             timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
-            int n = epoll_pwait2(epoll_fd_, events, max_batch, &ts, nullptr);
+            int n = epoll_pwait2(epoll_fd_, events, max_events, &ts, nullptr);
             if (n >= 0 || errno != ENOSYS) return n;
             pwait2_works_.store(false, std::memory_order_relaxed);  // a kernel older than 5.11
         }
 #endif
         // Milliseconds, rounded up so a timer is never woken for too early.
         const std::int64_t ms = std::min<std::int64_t>((left + 999'999) / 1'000'000, INT_MAX);
-        return epoll_wait(epoll_fd_, events, max_batch, static_cast<int>(ms));
+        return epoll_wait(epoll_fd_, events, max_events, static_cast<int>(ms));
     }
 
     int epoll_fd_ = -1;

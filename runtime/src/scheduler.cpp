@@ -736,6 +736,13 @@ bool worker_loop::check_deadlock() {
         if (s_.idle_count.load(std::memory_order_seq_cst) != s_.procs || !w_.in_idle_list ||
             s_.stopping.load(std::memory_order_acquire))
             return false;
+        // A worker blocked in the poller may hold fibers it has just taken
+        // off their wait slots (invisible in every count until it queues
+        // them). Make it come out and look again; we check later.
+        if (s_.poll_waiter) {
+            if (io_poller* p = the_io_poller.load(std::memory_order_acquire)) p->interrupt();
+            return false;
+        }
     }
     if (any_work_visible() || earliest_timer() != INT64_MAX) return false;
     claim_fatal_report();

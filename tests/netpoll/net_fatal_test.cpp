@@ -1,0 +1,182 @@
+// tests/netpoll/net_fatal_test.cpp — netpoller behaviour that needs its own
+// process: the deadlock detector with I/O and blocking calls in flight, the
+// EMFILE back-off under a lowered RLIMIT_NOFILE, signal delivery, and a
+// fiber abandoned in an I/O wait when its run returns.
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "netpoll/net_support.hpp"
+#include "support/procs.hpp"
+#include "support/subprocess.hpp"
+
+using namespace std::chrono_literals;
+using namespace goro_test;
+
+namespace net = goro::net;
+
+GORO_SCENARIO(io_wait_is_not_a_deadlock) {
+    goro::config cfg;
+    cfg.procs = 1;
+    return goro::run(cfg, [] {
+        auto [reader, writer] = tcp_pair();
+        // Every fiber waits on I/O; only another process's (or thread's)
+        // write can wake one. That is no deadlock: Go does not report it.
+        std::thread t([fd = writer.native_handle()] {
+            std::this_thread::sleep_for(150ms);
+            (void)!::write(fd, "!", 1);
+        });
+        char c = 0;
+        const std::size_t n = reader.read(&c, 1);
+        t.join();
+        emit("read", n);
+        return c == '!' ? 0 : 1;
+    });
+}
+
+GORO_SCENARIO(deadlock_beside_an_idle_listener) {
+    return goro::run([] {
+        auto ln = net::listen("tcp", "127.0.0.1:0");  // open, but nobody waits on it
+        auto never = goro::make_chan<int>();
+        (void)never.recv();
+        return 0;
+    });
+}
+
+GORO_SCENARIO(blocking_call_is_not_a_deadlock) {
+    goro::config cfg;
+    cfg.procs = 2;
+    return goro::run(cfg, [] {
+        auto result = goro::make_chan<int>();
+        goro::go([result]() mutable {
+            result.send(goro::blocking([] {
+                std::this_thread::sleep_for(150ms);
+                return 9;
+            }));
+        });
+        emit("value", static_cast<unsigned long long>(*result.recv()));
+        return 0;
+    });
+}
+
+GORO_SCENARIO(accept_backs_off_when_out_of_descriptors) {
+    return goro::run([] {
+        auto ln = net::listen("tcp", "127.0.0.1:0");
+        // The client connects before the table is full: the connection waits
+        // in the backlog for an accept that has no descriptor to give it.
+        net::conn client = net::dial("tcp", ln.local_address().to_string());
+        rlimit lim{};
+        getrlimit(RLIMIT_NOFILE, &lim);
+        lim.rlim_cur = 64;
+        setrlimit(RLIMIT_NOFILE, &lim);
+        std::vector<int> fillers;
+        for (;;) {
+            const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (fd < 0) break;
+            fillers.push_back(fd);
+        }
+        goro::go([&] {
+            // Free the table once accept has backed off at least twice.
+            eventually([&] { return ln.accept_backoffs() >= 2; });
+            for (int fd : fillers) ::close(fd);
+            fillers.clear();
+        });
+        net::conn server = ln.accept();
+        emit("backoffs", ln.accept_backoffs());
+        client.write("ok");
+        char buffer[2];
+        server.read_full(buffer, 2);
+        emit("payload_ok", std::string(buffer, 2) == "ok");
+        return 0;
+    });
+}
+
+GORO_SCENARIO(signals_arrive_on_channels) {
+    return goro::run([] {
+        auto sig = goro::make_chan<int>(4);
+        goro::signal_notify(sig, {SIGUSR1, SIGTERM});
+        std::thread([] { ::kill(::getpid(), SIGUSR1); }).detach();
+        emit("first", static_cast<unsigned long long>(*sig.recv()));
+        ::raise(SIGTERM);  // handled: does not kill the process
+        emit("second", static_cast<unsigned long long>(*sig.recv()));
+        goro::signal_stop(sig);
+        return 0;
+    });
+}
+
+namespace {
+net::conn* abandoned_reader = nullptr;
+net::conn* abandoned_peer = nullptr;
+}  // namespace
+
+GORO_SCENARIO(io_waiter_abandoned_at_run_end) {
+    auto first = goro::run([] {
+        auto [a, b] = tcp_pair();
+        abandoned_reader = new net::conn(std::move(a));
+        abandoned_peer = new net::conn(std::move(b));
+        goro::go([] {
+            char c;
+            (void)abandoned_reader->read(&c, 1);  // still parked when main returns
+        });
+        goro::sleep_for(10ms);
+        return 0;
+    });
+    // The next run makes the abandoned socket ready and closes it: the
+    // poller must have forgotten the fiber, whose stack is gone.
+    auto second = goro::run([] {
+        abandoned_peer->write("late");
+        goro::sleep_for(20ms);
+        std::error_code ec;
+        abandoned_reader->close(ec);
+        emit("closed", !ec);
+        return 0;
+    });
+    return first + second;
+}
+
+TEST_CASE("fibers waiting on I/O are not a deadlock") {
+    const proc_result r = run_self("io_wait_is_not_a_deadlock");
+    CHECK_MESSAGE(r.exit_status == 0, describe(r));
+    CHECK(emitted(r.out, "read") == 1);
+}
+
+TEST_CASE("an open listener nobody waits on does not hide a deadlock") {
+    const proc_result r = run_self("deadlock_beside_an_idle_listener");
+    CHECK_MESSAGE(r.exit_status == 2, describe(r));
+    CHECK(first_line(r.err) == "fatal error: all fibers are asleep - deadlock!");
+}
+
+TEST_CASE("a fiber in a blocking call is not a deadlock") {
+    const proc_result r = run_self("blocking_call_is_not_a_deadlock");
+    CHECK_MESSAGE(r.exit_status == 0, describe(r));
+    CHECK(emitted(r.out, "value") == 9);
+}
+
+TEST_CASE("accept backs off and retries when the descriptor table is full (EMFILE)") {
+    const proc_result r = run_self("accept_backs_off_when_out_of_descriptors");
+    CHECK_MESSAGE(r.exit_status == 0, describe(r));
+    CHECK(emitted(r.out, "backoffs") >= 2);
+    CHECK(emitted(r.out, "payload_ok") == 1);
+}
+
+TEST_CASE("signal_notify delivers signals to channels instead of killing the process") {
+    const proc_result r = run_self("signals_arrive_on_channels");
+    CHECK_MESSAGE(r.exit_status == 0, describe(r));
+    CHECK(emitted(r.out, "first") == SIGUSR1);
+    CHECK(emitted(r.out, "second") == SIGTERM);
+}
+
+TEST_CASE("a fiber abandoned in an I/O wait is forgotten when its run returns") {
+    const proc_result r = run_self("io_waiter_abandoned_at_run_end");
+    CHECK_MESSAGE(r.exit_status == 0, describe(r));
+    CHECK(emitted(r.out, "closed") == 1);
+}

@@ -1,0 +1,323 @@
+// tests/netpoll/net_test.cpp — goro::net round trips over TCP (IPv4, IPv6),
+// Unix sockets and UDP; addresses and errors; half-close, resets, EOF;
+// concurrent use of one connection; plain threads as clients.
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "netpoll/net_support.hpp"
+#include "support/procs.hpp"
+
+using namespace std::chrono_literals;
+using goro_test::fiber_group;
+using goro_test::for_each_procs;
+
+namespace net = goro::net;
+
+namespace {
+
+// Echo every connection of ln until it is closed.
+void serve_echo(net::listener& ln, fiber_group& group) {
+    for (;;) {
+        std::error_code ec;
+        net::conn c = ln.accept(ec);
+        if (ec) return;
+        group.go([c = std::move(c)]() mutable {
+            char buffer[4096];
+            for (;;) {
+                std::error_code rec;
+                const std::size_t n = c.read(buffer, sizeof buffer, rec);
+                if (rec || n == 0) return;
+                if (c.write(buffer, n, rec), rec) return;
+            }
+        });
+    }
+}
+
+// Sends `messages` distinct lines through an echo server at addr over
+// network and checks each comes back.
+void check_round_trips(const char* network, const std::string& addr, int messages) {
+    net::conn c = net::dial(network, addr);
+    for (int i = 0; i < messages; ++i) {
+        const std::string msg = "message " + std::to_string(i) + " over " + network;
+        c.write(msg);
+        std::string back(msg.size(), '\0');
+        std::error_code ec;
+        c.read_full(back.data(), back.size(), ec);
+        CHECK_MESSAGE(!ec, ec.message());
+        CHECK(back == msg);
+    }
+}
+
+void round_trip_over(const char* network, const std::string& listen_addr, int clients) {
+    for_each_procs([&](int) {
+        net::listener ln = net::listen(network, listen_addr);
+        const std::string addr = ln.local_address().to_string();
+        fiber_group servers;
+        servers.go([&] { serve_echo(ln, servers); });
+        fiber_group group;
+        for (int i = 0; i < clients; ++i) group.go([&] { check_round_trips(network, addr, 50); });
+        group.wait();
+        ln.close();
+        servers.wait();
+    });
+}
+
+}  // namespace
+
+TEST_CASE("tcp over IPv4: many clients round-trip through an echo server") {
+    round_trip_over("tcp", "127.0.0.1:0", goro_test::stress(40, 200));
+}
+
+TEST_CASE("tcp over IPv6: round trips on [::1]") { round_trip_over("tcp6", "[::1]:0", 8); }
+
+TEST_CASE("unix stream sockets: a path and the abstract namespace") {
+    const std::string path = goro_test::unique_socket_path("unix");
+    round_trip_over("unix", path, 8);
+    CHECK(access(path.c_str(), F_OK) != 0);  // the listener removed its file at close
+    round_trip_over("unix", "@goro-test-abstract-" + std::to_string(getpid()), 4);
+}
+
+TEST_CASE("udp: bound sockets with read_from/write_to, connected ones with read/write") {
+    for_each_procs([](int) {
+        net::packet_conn server = net::listen_packet("udp", "127.0.0.1:0");
+        const net::address server_addr = server.local_address();
+        CHECK(server_addr.port() != 0);
+        fiber_group group;
+        group.go([&] {
+            char buffer[1500];
+            for (int i = 0; i < 20; ++i) {
+                net::address from;
+                const std::size_t n = server.read_from(buffer, sizeof buffer, from);
+                server.write_to(buffer, n, from);
+            }
+        });
+        net::packet_conn client = net::dial_udp("udp", server_addr.to_string());
+        CHECK(client.remote_address() == server_addr);
+        for (int i = 0; i < 20; ++i) {
+            const std::string msg = "datagram " + std::to_string(i);
+            client.write(msg.data(), msg.size());
+            char back[1500];
+            const std::size_t n = client.read(back, sizeof back);
+            CHECK(std::string(back, n) == msg);
+        }
+        group.wait();
+    });
+}
+
+TEST_CASE("addresses print as Go prints them and bad ones are errors") {
+    CHECK(net::address::parse("127.0.0.1:80").to_string() == "127.0.0.1:80");
+    CHECK(net::address::parse("[::1]:8080").to_string() == "[::1]:8080");
+    CHECK(net::address::parse("[::1]:8080").family() == AF_INET6);
+    CHECK(net::address::parse("10.1.2.3:65535").port() == 65535);
+    CHECK(net::address::unix_path("/tmp/x.sock").to_string() == "/tmp/x.sock");
+    CHECK(net::address::unix_path("@abstract").to_string() == "@abstract");
+    CHECK(net::address().to_string() == "<nil>");
+    for (const char* bad : {"127.0.0.1", "127.0.0.1:", "::1:80", "[::1:80", "1.2.3.4:99999", "host:80", "1.2.3.4:-1"}) {
+        std::error_code ec;
+        (void)net::address::parse(bad, ec);
+        CHECK_MESSAGE(ec == net::errc::invalid_address, bad);
+    }
+    CHECK_THROWS_AS(net::address::parse("nope"), std::system_error);
+    goro::run([] {
+        std::error_code ec;
+        (void)net::dial("carrier-pigeon", "127.0.0.1:1", ec);
+        CHECK(ec == net::errc::unknown_network);
+        (void)net::listen("tcp", "127.0.0.1", ec);
+        CHECK(ec == net::errc::invalid_address);
+        auto found = net::resolve("tcp", "localhost:http");
+        CHECK(!found.empty());
+        for (const auto& a : found) CHECK(a.port() == 80);
+        (void)net::resolve("tcp", "no-such-host.invalid:80", ec);
+        CHECK(ec == net::errc::host_not_found);
+        try {
+            (void)net::dial("tcp", "127.0.0.1");
+            CHECK(false);
+        } catch (const std::system_error& e) {
+            CHECK(std::string(e.what()).find("dial tcp 127.0.0.1") == 0);
+        }
+        return 0;
+    });
+}
+
+TEST_CASE("local and remote addresses of both ends agree; TCP_NODELAY is on") {
+    goro::run([] {
+        auto [client, server] = goro_test::tcp_pair();
+        CHECK(client.local_address() == server.remote_address());
+        CHECK(client.remote_address() == server.local_address());
+        int on = 0;
+        socklen_t len = sizeof on;
+        getsockopt(client.native_handle(), IPPROTO_TCP, 1 /* TCP_NODELAY */, &on, &len);
+        CHECK(on != 0);
+        getsockopt(server.native_handle(), IPPROTO_TCP, 1, &on, &len);
+        CHECK(on != 0);
+        return 0;
+    });
+}
+
+TEST_CASE("a refused connection is an error, not a hang") {
+    goro::run([] {
+        net::address free_addr;
+        {
+            auto ln = net::listen("tcp", "127.0.0.1:0");
+            free_addr = ln.local_address();
+        }  // closed: nobody listens there now
+        std::error_code ec;
+        net::conn c = net::dial("tcp", free_addr.to_string(), ec);
+        CHECK(ec == std::errc::connection_refused);
+        CHECK(!c);
+        return 0;
+    });
+}
+
+TEST_CASE("EOF is a read of 0 bytes; read_full tells EOF from unexpected EOF") {
+    for_each_procs([](int) {
+        {
+            auto [client, server] = goro_test::tcp_pair();
+            client.write("abc");
+            client.close();
+            char buffer[8];
+            std::error_code ec;
+            CHECK(server.read_full(buffer, 3, ec) == 3);
+            CHECK(!ec);
+            CHECK(server.read(buffer, sizeof buffer, ec) == 0);
+            CHECK(!ec);
+            CHECK(server.read_full(buffer, 1, ec) == 0);
+            CHECK(ec == net::errc::eof);
+        }
+        {
+            auto [client, server] = goro_test::tcp_pair();
+            client.write("ab");
+            client.close();
+            char buffer[8];
+            std::error_code ec;
+            CHECK(server.read_full(buffer, 4, ec) == 2);
+            CHECK(ec == net::errc::unexpected_eof);
+            CHECK_THROWS_AS(server.read_full(buffer, 4), std::system_error);
+        }
+    });
+}
+
+TEST_CASE("shutdown(write) half-closes: the peer sees EOF and can still answer") {
+    for_each_procs([](int) {
+        auto [client, server] = goro_test::tcp_pair();
+        fiber_group group;
+        group.go([&server] {
+            std::string all;
+            char buffer[256];
+            while (std::size_t n = server.read(buffer, sizeof buffer)) all.append(buffer, n);
+            server.write("got " + std::to_string(all.size()));
+            server.close();
+        });
+        client.write(std::string(1000, 'x'));
+        client.shutdown(net::shutdown_how::write);
+        char reply[64];
+        std::size_t total = 0;
+        while (std::size_t n = client.read(reply + total, sizeof reply - total)) total += n;
+        CHECK(std::string(reply, total) == "got 1000");
+        group.wait();
+    });
+}
+
+TEST_CASE("a reset connection surfaces ECONNRESET; writing to it is EPIPE, never SIGPIPE") {
+    for_each_procs([](int) {
+        auto [client, server] = goro_test::tcp_pair();
+        linger hard_close{1, 0};  // close with RST
+        setsockopt(server.native_handle(), SOL_SOCKET, SO_LINGER, &hard_close, sizeof hard_close);
+        server.close();
+        char buffer[16];
+        std::error_code ec;
+        (void)client.read(buffer, sizeof buffer, ec);
+        CHECK(ec == std::errc::connection_reset);
+        // Further writes fail cleanly (EPIPE), and the process lives on.
+        const std::string big(1 << 16, 'y');
+        for (int i = 0; i < 4 && !ec; ++i) client.write(big, ec);
+        ec.clear();
+        client.write(big, ec);
+        CHECK((ec == std::errc::broken_pipe || ec == std::errc::connection_reset));
+    });
+}
+
+TEST_CASE("several fibers may write one connection at once; writes never interleave") {
+    for_each_procs([](int) {
+        auto [client, server] = goro_test::tcp_pair();
+        const int writers = 8;
+        const int per_writer = goro_test::stress(400, 4000);
+        constexpr std::size_t record = 512;
+        fiber_group group;
+        for (int w = 0; w < writers; ++w)
+            group.go([&, w] {
+                std::string msg(record, static_cast<char>('a' + w));
+                for (int i = 0; i < per_writer; ++i) client.write(msg);
+            });
+        std::vector<int> counts(writers, 0);
+        std::string buffer(record, '\0');
+        for (int i = 0; i < writers * per_writer; ++i) {
+            server.read_full(buffer.data(), record);
+            const char c = buffer[0];
+            CHECK(std::all_of(buffer.begin(), buffer.end(), [c](char x) { return x == c; }));
+            if (c >= 'a' && c < 'a' + writers) ++counts[static_cast<std::size_t>(c - 'a')];
+        }
+        for (int w = 0; w < writers; ++w) CHECK(counts[static_cast<std::size_t>(w)] == per_writer);
+        group.wait();
+    });
+}
+
+TEST_CASE("large transfers arrive intact in both directions at once") {
+    for_each_procs([](int) {
+        auto [client, server] = goro_test::tcp_pair();
+        const std::size_t size = 4 << 20;
+        std::string payload(size, '\0');
+        for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<char>(i * 7 + (i >> 13));
+        fiber_group group;
+        group.go([&] { client.write(payload); });
+        group.go([&] { server.write(payload); });
+        std::string at_server(size, '\0'), at_client(size, '\0');
+        group.go([&] { client.read_full(at_client.data(), size); });
+        server.read_full(at_server.data(), size);
+        group.wait();
+        CHECK(at_server == payload);
+        CHECK(at_client == payload);
+    });
+}
+
+TEST_CASE("plain threads dial and talk to fiber servers, with deadlines") {
+    for_each_procs([](int) {
+        net::listener ln = net::listen("tcp", "127.0.0.1:0");
+        const std::string addr = ln.local_address().to_string();
+        fiber_group servers;
+        servers.go([&] { serve_echo(ln, servers); });
+        std::string received;
+        std::error_code deadline_error;
+        std::atomic<bool> finished{false};
+        std::thread client([&] {
+            net::conn c = net::dial("tcp", addr);
+            c.write("from a thread");
+            char buffer[32];
+            const std::size_t n = c.read_full(buffer, 13);
+            received.assign(buffer, n);
+            c.set_read_deadline(std::chrono::steady_clock::now() + 30ms);
+            (void)c.read(buffer, sizeof buffer, deadline_error);
+            finished.store(true);
+        });
+        // Keep this worker free for the echo fibers until the thread is done.
+        while (!goro_test::eventually([&] { return finished.load(); }, 10ms)) {
+        }
+        client.join();
+        CHECK(received == "from a thread");
+        CHECK(deadline_error == net::errc::timeout);
+        ln.close();
+        servers.wait();
+    });
+}
