@@ -3,12 +3,17 @@
 # Idempotent: packages already installed are not fetched again.
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh bench      also Go, for the side-by-side benchmarks
+#   scripts/install-deps.sh net-bench  also Go, wrk and Redis, for bench/net.sh
 #   scripts/install-deps.sh clang      also Clang, for the Clang build
 set -euo pipefail
 
-packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev doctest-dev)
+# curl, nc, redis-cli, redis-benchmark and wrk drive the example servers in
+# tests/e2e; redis-server is what kv_server is compared with.
+packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev doctest-dev
+          curl netcat-openbsd redis-tools redis-server wrk)
 case "${1:-}" in
   bench) packages+=(golang-go) ;;
+  net-bench) packages+=(golang-go) ;;
   clang) packages+=(clang) ;;
 esac
 
