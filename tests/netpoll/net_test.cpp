@@ -321,3 +321,44 @@ TEST_CASE("plain threads dial and talk to fiber servers, with deadlines") {
         servers.wait();
     });
 }
+
+TEST_CASE("dial with a context: cancelled, past its deadline, or fine") {
+    for_each_procs([](int) {
+        auto ln = net::listen("tcp", "127.0.0.1:0");
+        const std::string addr = ln.local_address().to_string();
+        std::error_code ec;
+        {
+            auto [ctx, cancel] = goro::with_cancel(goro::background());
+            cancel();
+            net::conn c = net::dial(ctx, "tcp", addr, ec);
+            CHECK(ec == net::errc::canceled);
+            CHECK(ec == std::errc::operation_canceled);
+            CHECK(!c);
+        }
+        {
+            auto [ctx, cancel] = goro::with_deadline(goro::background(), std::chrono::steady_clock::now() - 1s);
+            net::conn c = net::dial(ctx, "tcp", addr, ec);
+            CHECK(ec == net::errc::timeout);
+            cancel();
+        }
+        {
+            auto [ctx, cancel] = goro::with_timeout(goro::background(), 10s);
+            net::conn c = net::dial(ctx, "tcp", addr, ec);
+            CHECK(!ec);
+            CHECK(static_cast<bool>(c));
+            net::conn s = ln.accept();
+            c.write("via ctx");
+            char buffer[7];
+            s.read_full(buffer, 7);
+            CHECK(std::string(buffer, 7) == "via ctx");
+            cancel();  // after the dial: the connection is unaffected
+            c.write("!");
+            CHECK(s.read(buffer, 1) == 1);
+        }
+        {
+            net::conn c = net::dial_timeout("tcp", addr, 5s, ec);
+            CHECK(!ec);
+            CHECK(static_cast<bool>(c));
+        }
+    });
+}
