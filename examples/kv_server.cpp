@@ -1,0 +1,743 @@
+// kv_server: an in-memory key-value server speaking the Redis protocol (RESP2),
+// one fiber per connection, so redis-cli and redis-benchmark work unchanged.
+// Commands: PING, ECHO, GET, SET (EX, PX, NX, XX, KEEPTTL), DEL, EXISTS, INCR,
+// DECR, MGET, MSET, EXPIRE, TTL, PTTL, DBSIZE, FLUSHALL, QUIT, and as much of
+// COMMAND and CONFIG GET as the tools ask for when they start.
+//
+//   kv_server --listen 127.0.0.1:0        # prints where it listens: 127.0.0.1:40123
+//   redis-cli -p 40123 set greeting hello
+//   redis-benchmark -p 40123 -t set,get -q
+//   printf 'PING\r\n' | nc -q1 127.0.0.1 40123   # inline commands work too
+//
+// Keys live in sharded hash maps, each shard guarded by a goro::mutex that is
+// never held across I/O. All the commands found in one read are answered in
+// order with one write (pipelining). A key with a deadline expires when it is
+// touched, or when a sweeper fiber finds it. SIGINT or SIGTERM closes the
+// listener and every connection, waits for their fibers and exits with 0.
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <goro/goro.hpp>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Redis's limits: bulk strings up to 512 MB, header and inline lines up to
+// 64 KB, and (client-query-buffer-limit) 1 GB of request per connection.
+constexpr std::size_t max_bulk_bytes = std::size_t{512} << 20;
+constexpr std::size_t max_line_bytes = 64 << 10;
+constexpr std::size_t max_request_bytes = std::size_t{1} << 30;
+constexpr std::size_t initial_buffer_bytes = 16 << 10;
+
+constexpr std::int64_t never = INT64_MAX;  // the deadline of a key that does not expire
+
+std::int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; };
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+// A decimal integer as Redis reads one: no '+', no spaces, no leading zeros,
+// no "-0", and within the range of long long.
+bool parse_integer(std::string_view text, long long& value) {
+    if (text == "0") {
+        value = 0;
+        return true;
+    }
+    const bool negative = !text.empty() && text[0] == '-';
+    if (negative) text.remove_prefix(1);
+    if (text.empty() || text.size() > 19 || text[0] < '1' || text[0] > '9') return false;
+    unsigned long long magnitude = 0;  // 19 digits cannot overflow it
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        magnitude = magnitude * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (magnitude > (negative ? 1ULL + LLONG_MAX : LLONG_MAX)) return false;
+    value = negative ? static_cast<long long>(0 - magnitude) : static_cast<long long>(magnitude);
+    return true;
+}
+
+// ---------------------------------------------------------------- replies (RESP2)
+
+void reply_header(std::string& out, char type, long long n) {  // ":42", "*3", "$5"
+    char digits[24];
+    out += type;
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr).append("\r\n");
+}
+void reply_integer(std::string& out, long long n) { reply_header(out, ':', n); }
+void reply_array(std::string& out, std::size_t n) { reply_header(out, '*', static_cast<long long>(n)); }
+void reply_nil(std::string& out) { out += "$-1\r\n"; }
+void reply_status(std::string& out, std::string_view s) { out.append("+").append(s).append("\r\n"); }
+void reply_bulk(std::string& out, std::string_view s) {
+    reply_header(out, '$', static_cast<long long>(s.size()));
+    out.append(s).append("\r\n");
+}
+// Error text may quote the client's bytes; a line break in it would end the reply early.
+void reply_error(std::string& out, std::string_view text) {
+    const std::size_t from = out.size() + 5;
+    out.append("-ERR ").append(text);
+    std::replace_if(out.begin() + static_cast<std::ptrdiff_t>(from), out.end(),
+                    [](char c) { return c == '\r' || c == '\n'; }, ' ');
+    out += "\r\n";
+}
+
+// ---------------------------------------------------------------- the key space
+
+struct entry {
+    std::string value;
+    std::int64_t expires_at = never;  // steady-clock milliseconds
+};
+
+struct key_hash {
+    using is_transparent = void;  // lets find() take a string_view: no std::string built per lookup
+    std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+};
+
+struct alignas(64) shard {  // a cache line each, so two workers' locks do not share one
+    goro::mutex lock;
+    std::unordered_map<std::string, entry, key_hash, std::equal_to<>> keys;
+    std::size_t sweep_cursor = 0;  // the bucket the sweeper looks at next
+
+    static bool expired(const entry& e) { return e.expires_at != never && e.expires_at <= now_ms(); }
+
+    // The key's entry, or null if there is none or it has expired (then it is erased).
+    entry* find(std::string_view key) {
+        auto it = keys.find(key);
+        if (it == keys.end()) return nullptr;
+        if (!expired(it->second)) return &it->second;
+        keys.erase(it);
+        return nullptr;
+    }
+    // True if the key was there and alive.
+    bool erase(std::string_view key) {
+        auto it = keys.find(key);
+        if (it == keys.end()) return false;
+        const bool alive = !expired(it->second);
+        keys.erase(it);
+        return alive;
+    }
+    entry& insert(std::string_view key) { return keys.emplace(std::string(key), entry{}).first->second; }
+};
+
+class keyspace {
+public:
+    static constexpr std::size_t shard_count = 16;
+
+    std::size_t shard_index(std::string_view key) const { return (key_hash{}(key) >> 7) % shard_count; }
+    shard& shard_for(std::string_view key) { return shards_[shard_index(key)]; }
+
+    // Locks the shards of several keys (every stride-th of `keys`) in index
+    // order, so multi-key commands are atomic and cannot deadlock each other.
+    class multi_lock {
+    public:
+        multi_lock(keyspace& db, std::span<const std::string_view> keys, std::size_t stride) : db_(db) {
+            for (std::size_t i = 0; i < keys.size(); i += stride) mask_ |= 1u << db.shard_index(keys[i]);
+            for (std::size_t i = 0; i < shard_count; ++i)
+                if (mask_ >> i & 1) db_.shards_[i].lock.lock();
+        }
+        ~multi_lock() {
+            for (std::size_t i = 0; i < shard_count; ++i)
+                if (mask_ >> i & 1) db_.shards_[i].lock.unlock();
+        }
+        multi_lock(const multi_lock&) = delete;
+        multi_lock& operator=(const multi_lock&) = delete;
+
+    private:
+        keyspace& db_;
+        std::uint32_t mask_ = 0;
+    };
+
+    std::size_t size() {  // like Redis, counts expired keys not yet swept
+        std::size_t total = 0;
+        for (shard& s : shards_) {
+            std::lock_guard hold(s.lock);
+            total += s.keys.size();
+        }
+        return total;
+    }
+
+    void clear() {
+        for (shard& s : shards_) {
+            decltype(s.keys) doomed;  // freed at the end of this iteration, outside the lock
+            std::lock_guard hold(s.lock);
+            doomed.swap(s.keys);
+        }
+    }
+
+    // Drops the expired keys in the next `budget` buckets of each shard.
+    void sweep_expired(std::size_t budget) {
+        std::vector<std::string_view> expired;
+        for (shard& s : shards_) {
+            std::lock_guard hold(s.lock);
+            const std::int64_t now = now_ms();
+            const std::size_t buckets = s.keys.bucket_count();
+            s.sweep_cursor %= buckets;  // the table may have been resized since
+            for (std::size_t n = 0; n < std::min(budget, buckets); ++n) {
+                const std::size_t bucket = s.sweep_cursor;
+                s.sweep_cursor = (bucket + 1) % buckets;
+                for (auto it = s.keys.begin(bucket); it != s.keys.end(bucket); ++it)
+                    if (it->second.expires_at <= now) expired.push_back(it->first);
+            }
+            for (std::string_view key : expired) s.keys.erase(s.keys.find(key));  // erasing keeps other keys' views valid
+            expired.clear();
+        }
+    }
+
+private:
+    std::array<shard, shard_count> shards_;
+};
+
+// ---------------------------------------------------------------- commands
+
+// One command being run: its words (the name first) and where its reply goes.
+struct call {
+    keyspace& db;
+    std::span<const std::string_view> args;
+    std::string& out;
+    bool close_after_reply = false;
+};
+
+// The deadline `amount` seconds (or milliseconds) from now; false where Redis
+// would call it an invalid expire time (it would overflow).
+bool deadline_after(long long amount, bool seconds, std::int64_t& deadline) {
+    if (seconds && (amount > LLONG_MAX / 1000 || amount < LLONG_MIN / 1000)) return false;
+    if (seconds) amount *= 1000;
+    const std::int64_t now = now_ms();
+    if (amount > LLONG_MAX - now) return false;
+    deadline = now + amount;
+    return true;
+}
+
+void cmd_get(call& c) {
+    shard& s = c.db.shard_for(c.args[1]);
+    std::lock_guard hold(s.lock);
+    if (entry* e = s.find(c.args[1])) reply_bulk(c.out, e->value);
+    else reply_nil(c.out);
+}
+
+// SET key value [NX|XX] [EX seconds|PX milliseconds|KEEPTTL], with Redis's
+// option rules: all syntax errors are found before the number is read.
+void cmd_set(call& c) {
+    bool nx = false, xx = false, keep_ttl = false;
+    char unit = 0;  // 's' after EX, 'm' after PX
+    std::string_view amount;
+    for (std::size_t i = 3; i < c.args.size(); ++i) {
+        const std::string_view opt = c.args[i];
+        const bool has_value = i + 1 < c.args.size();
+        if (equals_ignoring_case(opt, "nx") && !xx) nx = true;
+        else if (equals_ignoring_case(opt, "xx") && !nx) xx = true;
+        else if (equals_ignoring_case(opt, "keepttl") && unit == 0) keep_ttl = true;
+        else if (equals_ignoring_case(opt, "ex") && !keep_ttl && unit != 'm' && has_value) unit = 's', amount = c.args[++i];
+        else if (equals_ignoring_case(opt, "px") && !keep_ttl && unit != 's' && has_value) unit = 'm', amount = c.args[++i];
+        else return reply_error(c.out, "syntax error");
+    }
+    std::int64_t deadline = never;
+    long long n = 0;
+    if (unit != 0 && !parse_integer(amount, n)) return reply_error(c.out, "value is not an integer or out of range");
+    if (unit != 0 && (n <= 0 || !deadline_after(n, unit == 's', deadline)))
+        return reply_error(c.out, "invalid expire time in 'set' command");
+
+    shard& s = c.db.shard_for(c.args[1]);
+    std::lock_guard hold(s.lock);
+    entry* e = s.find(c.args[1]);
+    if ((nx && e) || (xx && !e)) return reply_nil(c.out);
+    if (!e) e = &s.insert(c.args[1]);
+    e->value.assign(c.args[2]);  // overwriting reuses the old value's memory
+    if (!keep_ttl) e->expires_at = deadline;
+    reply_status(c.out, "OK");
+}
+
+// INCR and DECR: the value must read as an integer; the key keeps its deadline.
+void add_to_integer(call& c, long long delta) {
+    shard& s = c.db.shard_for(c.args[1]);
+    std::lock_guard hold(s.lock);
+    entry* e = s.find(c.args[1]);
+    long long value = 0;
+    if (e && !parse_integer(e->value, value)) return reply_error(c.out, "value is not an integer or out of range");
+    if ((delta < 0 && value == LLONG_MIN) || (delta > 0 && value == LLONG_MAX))
+        return reply_error(c.out, "increment or decrement would overflow");
+    value += delta;
+    if (!e) e = &s.insert(c.args[1]);
+    char digits[24];
+    e->value.assign(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
+    reply_integer(c.out, value);
+}
+void cmd_incr(call& c) { add_to_integer(c, 1); }
+void cmd_decr(call& c) { add_to_integer(c, -1); }
+
+void cmd_mget(call& c) {
+    const auto keys = c.args.subspan(1);
+    keyspace::multi_lock hold(c.db, keys, 1);
+    reply_array(c.out, keys.size());
+    for (std::string_view key : keys) {
+        if (entry* e = c.db.shard_for(key).find(key)) reply_bulk(c.out, e->value);
+        else reply_nil(c.out);
+    }
+}
+
+void cmd_mset(call& c) {
+    if (c.args.size() % 2 == 0) return reply_error(c.out, "wrong number of arguments for 'mset' command");
+    const auto pairs = c.args.subspan(1);
+    keyspace::multi_lock hold(c.db, pairs, 2);
+    for (std::size_t i = 0; i < pairs.size(); i += 2) {
+        shard& s = c.db.shard_for(pairs[i]);
+        entry* e = s.find(pairs[i]);
+        if (!e) e = &s.insert(pairs[i]);
+        e->value.assign(pairs[i + 1]);
+        e->expires_at = never;
+    }
+    reply_status(c.out, "OK");
+}
+
+void cmd_del(call& c) {
+    const auto keys = c.args.subspan(1);
+    keyspace::multi_lock hold(c.db, keys, 1);
+    long long removed = 0;
+    for (std::string_view key : keys) removed += c.db.shard_for(key).erase(key);
+    reply_integer(c.out, removed);
+}
+
+void cmd_exists(call& c) {  // a key named twice counts twice, as in Redis
+    const auto keys = c.args.subspan(1);
+    keyspace::multi_lock hold(c.db, keys, 1);
+    long long found = 0;
+    for (std::string_view key : keys) found += c.db.shard_for(key).find(key) != nullptr;
+    reply_integer(c.out, found);
+}
+
+void cmd_expire(call& c) {
+    long long seconds;
+    std::int64_t deadline;
+    if (!parse_integer(c.args[2], seconds)) return reply_error(c.out, "value is not an integer or out of range");
+    if (!deadline_after(seconds, true, deadline)) return reply_error(c.out, "invalid expire time in 'expire' command");
+    shard& s = c.db.shard_for(c.args[1]);
+    std::lock_guard hold(s.lock);
+    entry* e = s.find(c.args[1]);
+    if (!e) return reply_integer(c.out, 0);
+    if (deadline <= now_ms()) s.erase(c.args[1]);  // a deadline in the past deletes the key
+    else e->expires_at = deadline;
+    reply_integer(c.out, 1);
+}
+
+// TTL and PTTL: -2 for a missing key, -1 for one that does not expire.
+void reply_time_to_live(call& c, bool in_seconds) {
+    shard& s = c.db.shard_for(c.args[1]);
+    std::lock_guard hold(s.lock);
+    const entry* e = s.find(c.args[1]);
+    if (!e || e->expires_at == never) return reply_integer(c.out, e ? -1 : -2);
+    const long long left = std::max<long long>(0, e->expires_at - now_ms());
+    reply_integer(c.out, in_seconds ? (left + 500) / 1000 : left);  // rounded, as Redis does
+}
+void cmd_ttl(call& c) { reply_time_to_live(c, true); }
+void cmd_pttl(call& c) { reply_time_to_live(c, false); }
+
+void cmd_ping(call& c) {
+    if (c.args.size() > 2) reply_error(c.out, "wrong number of arguments for 'ping' command");
+    else if (c.args.size() == 2) reply_bulk(c.out, c.args[1]);
+    else reply_status(c.out, "PONG");
+}
+void cmd_echo(call& c) { reply_bulk(c.out, c.args[1]); }
+void cmd_dbsize(call& c) { reply_integer(c.out, static_cast<long long>(c.db.size())); }
+void cmd_flushall(call& c) {  // FLUSHALL [SYNC|ASYNC]: both flush at once here
+    if (c.args.size() > 2 ||
+        (c.args.size() == 2 && !equals_ignoring_case(c.args[1], "sync") && !equals_ignoring_case(c.args[1], "async")))
+        return reply_error(c.out, "syntax error");
+    c.db.clear();
+    reply_status(c.out, "OK");
+}
+void cmd_quit(call& c) {
+    reply_status(c.out, "OK");
+    c.close_after_reply = true;
+}
+// redis-cli asks for COMMAND DOCS to show hints; an empty array means "none".
+void cmd_command(call& c) { reply_array(c.out, 0); }
+// redis-benchmark asks for "save" and "appendonly" and warns unless it gets a
+// name/value pair back; other parameters are unknown (an empty array, as Redis).
+void cmd_config(call& c) {
+    if (!equals_ignoring_case(c.args[1], "get"))
+        return reply_error(c.out, "unknown subcommand '" + std::string(c.args[1].substr(0, 128)) + "'. Try CONFIG HELP.");
+    if (c.args.size() < 3) return reply_error(c.out, "wrong number of arguments for 'config|get' command");
+    static constexpr std::pair<std::string_view, std::string_view> known[] = {{"save", ""}, {"appendonly", "no"}};
+    std::vector<std::pair<std::string_view, std::string_view>> found;
+    for (std::string_view name : c.args.subspan(2))
+        for (const auto& parameter : known)
+            if (equals_ignoring_case(name, parameter.first)) found.push_back(parameter);
+    reply_array(c.out, 2 * found.size());
+    for (const auto& [name, value] : found) {
+        reply_bulk(c.out, name);
+        reply_bulk(c.out, value);
+    }
+}
+
+struct command {
+    std::string_view name;  // lower case, as error messages print it
+    int arity;              // as Redis counts: n means exactly n words, -n at least n
+    void (*run)(call&);
+};
+
+constexpr command commands[] = {  // the busiest first: lookup is a linear scan
+    {"get", 2, cmd_get},        {"set", -3, cmd_set},         {"mget", -2, cmd_mget},      {"mset", -3, cmd_mset},
+    {"del", -2, cmd_del},       {"exists", -2, cmd_exists},   {"incr", 2, cmd_incr},       {"decr", 2, cmd_decr},
+    {"expire", 3, cmd_expire},  {"ttl", 2, cmd_ttl},          {"pttl", 2, cmd_pttl},       {"ping", -1, cmd_ping},
+    {"echo", 2, cmd_echo},      {"dbsize", 1, cmd_dbsize},    {"flushall", -1, cmd_flushall},
+    {"quit", -1, cmd_quit},     {"command", -1, cmd_command}, {"config", -2, cmd_config},
+};
+
+void execute(call& c) {
+    const std::string_view name = c.args[0];
+    const command* cmd = std::find_if(std::begin(commands), std::end(commands),
+                                      [&](const command& k) { return equals_ignoring_case(k.name, name); });
+    if (cmd == std::end(commands)) {
+        std::string quoted;  // Redis quotes the first arguments, about 128 bytes of them
+        for (std::size_t i = 1; i < c.args.size() && quoted.size() < 128; ++i)
+            quoted.append("'").append(c.args[i].substr(0, 128 - quoted.size())).append("' ");
+        return reply_error(c.out, "unknown command '" + std::string(name.substr(0, 128)) +
+                                      "', with args beginning with: " + quoted);
+    }
+    const std::size_t words = c.args.size(), arity = static_cast<std::size_t>(std::abs(cmd->arity));
+    if (cmd->arity > 0 ? words != arity : words < arity)
+        return reply_error(c.out, "wrong number of arguments for '" + std::string(cmd->name) + "' command");
+    cmd->run(c);
+}
+
+// ---------------------------------------------------------------- reading requests
+
+// Splits an inline command line (SET k "two words") as Redis does: words
+// may be "quoted" (with \n \r \t \b \a \xHH escapes) or 'quoted' (with \'),
+// and a closing quote must end its word. False on unbalanced quotes.
+bool split_inline(std::string_view line, std::vector<std::string>& words) {
+    auto space = [](char ch) { return ch != '\0' && std::strchr(" \t\r\n\v\f", ch); };
+    auto hex = [](char h) {
+        if (h >= '0' && h <= '9') return h - '0';
+        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+        return -1;
+    };
+    words.clear();
+    for (std::size_t i = 0;;) {
+        while (i < line.size() && space(line[i])) ++i;
+        if (i == line.size()) return true;
+        std::string& word = words.emplace_back();
+        char quote = 0;  // the quote we are inside, if any
+        for (; i < line.size() && (quote || !space(line[i])); ++i) {
+            const char ch = line[i];
+            const char next = i + 1 < line.size() ? line[i + 1] : '\0';
+            if (!quote && (ch == '"' || ch == '\'')) {
+                quote = ch;
+            } else if (quote && ch == quote) {
+                if (next && !space(next)) return false;  // "a"b
+                quote = 0;
+            } else if (quote == '"' && ch == '\\' && next == 'x' && i + 3 < line.size() && hex(line[i + 2]) >= 0 &&
+                       hex(line[i + 3]) >= 0) {
+                word += static_cast<char>(hex(line[i + 2]) * 16 + hex(line[i + 3]));
+                i += 3;
+            } else if (quote == '"' && ch == '\\' && i + 1 < line.size()) {
+                const char* letters = "nrtba";
+                const char* letter = next ? std::strchr(letters, next) : nullptr;
+                word += letter ? "\n\r\t\b\a"[letter - letters] : next;
+                ++i;
+            } else if (quote == '\'' && ch == '\\' && next == '\'') {
+                word += line[++i];
+            } else {
+                word += ch;
+            }
+        }
+        if (quote) return false;  // the line ended inside quotes
+    }
+}
+
+// A connection's read side: one buffer, reused for the connection's life,
+// filled by the socket and parsed in place. A command that arrives over many
+// reads is parsed as it comes, never rescanned: the arguments seen so far are
+// kept as offsets, since the buffer may move. Argument views handed out stay
+// valid until the next room() call.
+class request_reader {
+public:
+    enum class result { command, need_more, malformed };
+
+    // Where the next read goes: at least 4 KB. The buffer doubles as a large
+    // request arrives (not when it is announced: announcing costs a client
+    // nothing) and shrinks back once it has been answered.
+    std::span<char> room() {
+        constexpr std::size_t min_room = 4096;
+        if (start_ > 0) compact();
+        if (capacity_ - end_ < min_room) resize(std::max(end_ + min_room, std::min(2 * capacity_, max_request_bytes)));
+        else if (capacity_ > 4 * initial_buffer_bytes && end_ + min_room <= initial_buffer_bytes) resize(initial_buffer_bytes);
+        return {buffer_.get() + end_, capacity_ - end_};
+    }
+    void filled(std::size_t n) { end_ += n; }
+
+    // The next complete command, need_more, or malformed with the reason in
+    // `error` (then the connection must go: where the next command starts is
+    // unknowable).
+    result next(std::vector<std::string_view>& words, std::string& error) {
+        while (args_left_ == 0) {  // between commands
+            if (start_ == end_) return result::need_more;
+            if (buffer_[start_] != '*') {
+                const result r = next_inline(words, error);
+                if (r != result::command || !words.empty()) return r;
+                continue;  // an empty line is ignored
+            }
+            std::string_view line;
+            if (!header_line(start_, line, error, "too big mbulk count string")) return failed(error);
+            long long count;
+            if (!parse_integer(line.substr(1), count) || count > INT_MAX)
+                return error = "Protocol error: invalid multibulk length", result::malformed;
+            pos_ = start_ + line.size() + 2;
+            if (count <= 0) {  // "*0" and "*-1" are empty commands
+                start_ = pos_;
+                continue;
+            }
+            args_left_ = count;
+            spans_.clear();
+        }
+        while (args_left_ > 0) {
+            if (bulk_len_ < 0) {
+                std::string_view line;
+                if (!header_line(pos_, line, error, "too big bulk count string")) return failed(error);
+                if (line.empty() || line[0] != '$')
+                    return error = "Protocol error: expected '$', got '" + std::string(1, line.empty() ? ' ' : line[0]) + "'",
+                           result::malformed;
+                long long len;
+                if (!parse_integer(line.substr(1), len) || len < 0 || static_cast<std::size_t>(len) > max_bulk_bytes)
+                    return error = "Protocol error: invalid bulk length", result::malformed;
+                pos_ += line.size() + 2;
+                // Refuse a request that would outgrow its budget before reading it.
+                const std::size_t size = pos_ - start_ + static_cast<std::size_t>(len) + (spans_.size() + 1) * sizeof(span);
+                if (size > max_request_bytes) return error = "Protocol error: request too large", result::malformed;
+                bulk_len_ = len;
+            }
+            const auto len = static_cast<std::size_t>(bulk_len_);
+            if (end_ - pos_ < len + 2) return result::need_more;
+            if (buffer_[pos_ + len] != '\r' || buffer_[pos_ + len + 1] != '\n')
+                return error = "Protocol error: bulk string not followed by CRLF", result::malformed;
+            spans_.push_back({pos_, len});
+            pos_ += len + 2;
+            bulk_len_ = -1;
+            --args_left_;
+        }
+        words.clear();
+        for (const span& s : spans_) words.emplace_back(buffer_.get() + s.offset, s.length);
+        start_ = pos_;
+        return result::command;
+    }
+
+private:
+    struct span {
+        std::size_t offset, length;
+    };
+
+    static result failed(const std::string& error) { return error.empty() ? result::need_more : result::malformed; }
+
+    // The "\r\n"-terminated line at `from`, without its terminator. False
+    // with `error` left empty while the line is incomplete.
+    bool header_line(std::size_t from, std::string_view& line, std::string& error, const char* too_long) {
+        const char* begin = buffer_.get() + from;
+        const auto* lf = static_cast<const char*>(std::memchr(begin, '\n', end_ - from));
+        if (!lf && end_ - from > max_line_bytes) error = std::string("Protocol error: ") + too_long;
+        if (lf && (lf == begin || lf[-1] != '\r')) error = "Protocol error: line not terminated by CRLF";
+        if (!lf || !error.empty()) return false;
+        line = std::string_view(begin, static_cast<std::size_t>(lf - 1 - begin));
+        return true;
+    }
+
+    // A command typed by hand (telnet, nc): one line of words, maybe none.
+    result next_inline(std::vector<std::string_view>& words, std::string& error) {
+        const char* begin = buffer_.get() + start_;
+        const auto* lf = static_cast<const char*>(std::memchr(begin, '\n', end_ - start_));
+        if (!lf && end_ - start_ > max_line_bytes) return error = "Protocol error: too big inline request", result::malformed;
+        if (!lf) return result::need_more;
+        std::string_view line(begin, static_cast<std::size_t>(lf - begin));
+        if (line.ends_with('\r')) line.remove_suffix(1);
+        start_ = pos_ = static_cast<std::size_t>(lf + 1 - buffer_.get());
+        if (!split_inline(line, inline_words_)) return error = "Protocol error: unbalanced quotes in request", result::malformed;
+        words.assign(inline_words_.begin(), inline_words_.end());
+        return result::command;
+    }
+
+    void compact() {  // moves the unparsed bytes to the front
+        std::memmove(buffer_.get(), buffer_.get() + start_, end_ - start_);
+        for (span& s : spans_) s.offset -= start_;
+        pos_ -= start_;
+        end_ -= start_;
+        start_ = 0;
+    }
+
+    void resize(std::size_t capacity) {
+        auto fresh = std::make_unique_for_overwrite<char[]>(capacity);
+        std::memcpy(fresh.get(), buffer_.get(), end_);
+        buffer_ = std::move(fresh);
+        capacity_ = capacity;
+    }
+
+    std::unique_ptr<char[]> buffer_ = std::make_unique_for_overwrite<char[]>(initial_buffer_bytes);
+    std::size_t capacity_ = initial_buffer_bytes;
+    std::size_t start_ = 0;    // the first byte of the command being parsed
+    std::size_t pos_ = 0;      // where parsing it continues
+    std::size_t end_ = 0;      // one past the last byte read
+    long long args_left_ = 0;  // bulk strings of the current command still to come
+    long long bulk_len_ = -1;  // the announced length of the bulk string at pos_, or -1
+    std::vector<span> spans_;  // the current command's arguments so far
+    std::vector<std::string> inline_words_;
+};
+
+// ---------------------------------------------------------------- connections
+
+// Answers commands until the client leaves, misbehaves or is closed on us.
+void serve(goro::net::conn& conn, keyspace& db) {
+    request_reader reader;
+    std::vector<std::string_view> words;
+    std::string out, error;
+    std::error_code ec;
+    for (bool closing = false; !closing;) {
+        const std::span<char> room = reader.room();
+        const std::size_t n = conn.read(room.data(), room.size(), ec);
+        if (ec || n == 0) return;
+        reader.filled(n);
+        for (;;) {  // every complete command read so far, in order
+            const auto result = reader.next(words, error);
+            if (result == request_reader::result::need_more) break;
+            if (result == request_reader::result::malformed) {
+                reply_error(out, error);
+                closing = true;
+                break;
+            }
+            call c{db, words, out};
+            execute(c);
+            if (c.close_after_reply) {
+                closing = true;
+                break;
+            }
+        }
+        if (out.empty()) continue;
+        conn.write(out, ec);  // this batch's replies, all in one write
+        if (ec) return;
+        out.clear();
+        if (out.capacity() > (1 << 20)) std::string().swap(out);  // do not keep a huge reply's memory
+    }
+}
+
+// The open connections, so shutdown can close them all.
+class connection_registry {
+public:
+    bool add(goro::net::conn* conn) {  // false once shutdown has begun
+        std::lock_guard hold(lock_);
+        if (closing_) return false;
+        open_.insert(conn);
+        return true;
+    }
+    void remove(goro::net::conn* conn) {
+        std::lock_guard hold(lock_);
+        open_.erase(conn);
+    }
+    void close_all() {  // each connection's fiber wakes up with its read failing
+        std::lock_guard hold(lock_);
+        closing_ = true;
+        std::error_code ignored;
+        for (goro::net::conn* conn : open_) conn->close(ignored);
+    }
+
+private:
+    goro::mutex lock_;
+    std::unordered_set<goro::net::conn*> open_;
+    bool closing_ = false;
+};
+
+void accept_loop(goro::net::listener& listener, keyspace& db, connection_registry& registry,
+                 goro::wait_group& fibers) {
+    for (;;) {
+        std::error_code ec;
+        goro::net::conn conn = listener.accept(ec);
+        if (ec == goro::net::errc::closed) return;  // shutting down
+        if (ec) {
+            std::fprintf(stderr, "kv_server: accept: %s\n", ec.message().c_str());
+            goro::sleep_for(10ms);
+            continue;
+        }
+        fibers.add(1);  // while this fiber is counted too, so the count cannot be zero here
+        goro::go([&db, &registry, &fibers, conn = std::move(conn)]() mutable {
+            if (registry.add(&conn)) {
+                try {
+                    serve(conn, db);
+                } catch (const std::bad_alloc&) {  // a huge request or value: drop this client, not the server
+                    std::fprintf(stderr, "kv_server: out of memory, closing a connection\n");
+                }
+                registry.remove(&conn);
+            }
+            std::error_code ignored;
+            conn.close(ignored);
+            fibers.done();
+        });
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string listen_address = "127.0.0.1:6379";
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--listen" && i + 1 < argc) {
+            listen_address = argv[++i];
+        } else {
+            std::fprintf(stderr, "usage: %s [--listen HOST:PORT]  (default 127.0.0.1:6379; port 0 picks one)\n", argv[0]);
+            return 2;
+        }
+    }
+    return goro::run([&] {
+        std::error_code ec;
+        goro::net::listener listener = goro::net::listen("tcp", listen_address, ec);
+        if (ec) {
+            std::fprintf(stderr, "kv_server: listen %s: %s\n", listen_address.c_str(), ec.message().c_str());
+            return 1;
+        }
+        std::printf("%s\n", listener.local_address().to_string().c_str());  // the first line: where to connect
+        std::fflush(stdout);
+        auto signals = goro::make_chan<int>(1);
+        goro::signal_notify(signals, {SIGINT, SIGTERM});
+
+        keyspace db;
+        connection_registry registry;
+        goro::wait_group fibers;
+        auto stop_sweeping = goro::make_chan<int>();
+        fibers.add(2);
+        goro::go([&] {
+            accept_loop(listener, db, registry, fibers);
+            fibers.done();
+        });
+        goro::go([&] {  // drops the expired keys nobody asks for
+            auto tick = goro::tick(100ms);
+            while (goro::select(goro::recv(tick), goro::recv(stop_sweeping)) == 0) db.sweep_expired(1024);
+            fibers.done();
+        });
+
+        const int signal = signals.recv().value_or(0);
+        std::fprintf(stderr, "kv_server: signal %d, shutting down\n", signal);
+        listener.close(ec);
+        stop_sweeping.close();
+        registry.close_all();
+        fibers.wait();
+        return 0;
+    });
+}
