@@ -1,0 +1,266 @@
+// chat_server: the chat server of "The Go Programming Language" (§8.10) on
+// goro. Everyone connected sees every line anyone types, prefixed with the
+// typist's address, and hears who arrives and who leaves.
+//
+//   chat_server [--listen HOST:PORT]     default 127.0.0.1:8000; port 0 picks a free port
+//   nc 127.0.0.1 8000                    in two or three terminals; type lines
+//
+// The shape is the book's: one broadcaster fiber owns the set of clients and
+// selects over three channels — entering, leaving and messages — so the set
+// needs no lock. Each connection has a handler fiber that reads lines and a
+// writer fiber that writes what arrives on the client's own outgoing channel.
+// One change: the broadcaster itself announces "<addr> has arrived" and
+// "<addr> has left" as it adds and removes a client, so whoever has seen an
+// arrival knows the newcomer will see the next message.
+//
+// A slow client must not hold up the others, so the broadcaster never blocks
+// on one: each outgoing channel has a buffer (outgoing_capacity messages) and
+// the broadcaster only try_sends. A client whose buffer is full has stopped
+// reading; it is DISCONNECTED (channel and connection closed) rather than
+// silently missing lines. So is a client that pours lines in faster than it
+// reads them back: everyone, the sender included, receives every line.
+//
+// The first line of stdout is the bound address. SIGINT or SIGTERM closes the
+// listener and every open connection, waits for their fibers, and exits 0.
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <goro/goro.hpp>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t outgoing_capacity = 256;  // messages queued for one client
+constexpr std::size_t max_line_bytes = 4096;    // a longer line is passed on in pieces
+
+// A client as the broadcaster sees it.
+struct client {
+    std::string name;                  // its address, "127.0.0.1:51234"
+    goro::chan<std::string> outgoing;  // read by its writer fiber; identifies it
+    goro::net::conn* connection = nullptr;  // valid until the broadcaster has taken its leaving
+};
+
+struct chat_channels {
+    goro::chan<client> entering = goro::make_chan<client>();
+    goro::chan<client> leaving = goro::make_chan<client>();
+    goro::chan<std::string> messages = goro::make_chan<std::string>();  // closed at shutdown
+};
+
+void broadcaster(chat_channels chat) {
+    std::vector<client> clients;
+    auto broadcast = [&](const std::string& text) {
+        for (auto it = clients.begin(); it != clients.end();) {
+            if (it->outgoing.try_send(text)) {
+                ++it;
+                continue;
+            }
+            // Its buffer is full: disconnect it. Its handler then sees the
+            // connection fail and sends it on leaving, as for any departure.
+            it->outgoing.close();
+            std::error_code ignored;
+            it->connection->close(ignored);
+            it = clients.erase(it);
+        }
+    };
+    for (;;) {
+        client who;
+        std::string text;
+        bool open = true;
+        switch (goro::select(goro::recv(chat.messages, text, open), goro::recv(chat.entering, who),
+                             goro::recv(chat.leaving, who))) {
+            case 0:
+                if (!open) return;  // shutdown: every handler has left already
+                broadcast(text);
+                break;
+            case 1:
+                broadcast(who.name + " has arrived");
+                clients.push_back(std::move(who));
+                break;
+            case 2: {
+                auto it = std::find_if(clients.begin(), clients.end(),
+                                       [&](const client& c) { return c.outgoing == who.outgoing; });
+                if (it != clients.end()) {  // not there if it was disconnected for being slow
+                    it->outgoing.close();
+                    clients.erase(it);
+                }
+                broadcast(who.name + " has left");
+                break;
+            }
+        }
+    }
+}
+
+// Writes each message on its own line. Whatever else is queued by then goes
+// out in the same write, so a burst costs one system call, not one per line.
+void write_messages(goro::net::conn& c, goro::chan<std::string> outgoing) {
+    std::string batch;
+    for (std::string message : outgoing) {  // until the broadcaster closes it
+        batch = std::move(message);
+        batch += '\n';
+        while (auto more = outgoing.try_recv()) {
+            batch += *more;
+            batch += '\n';
+        }
+        std::error_code ec;
+        c.write(batch, ec);
+        if (ec) break;
+    }
+    std::error_code ignored;  // a writer that cannot write ends the connection,
+    c.close(ignored);         // which ends the handler's reading too
+}
+
+void handle_connection(goro::net::conn& c, chat_channels& chat) {
+    const std::string name = c.remote_address().to_string();
+    auto outgoing = goro::make_chan<std::string>(outgoing_capacity);
+    goro::wait_group writer;
+    writer.add(1);
+    goro::go([&c, &writer, outgoing] {
+        write_messages(c, outgoing);
+        writer.done();
+    });
+
+    outgoing.send("You are " + name);  // the buffer is empty: this cannot block
+    chat.entering.send(client{name, outgoing, &c});
+
+    // Lines end with "\n" (and maybe "\r"); a last line without one counts too.
+    char buffer[4096];
+    std::string line;
+    for (;;) {
+        std::error_code ec;
+        const std::size_t n = c.read(buffer, sizeof buffer, ec);
+        if (ec || n == 0) break;  // EOF, reset, disconnected as slow, or shutdown
+        for (char ch : std::string_view(buffer, n)) {
+            if (ch != '\n' && line.size() < max_line_bytes) {
+                line += ch;
+                continue;
+            }
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            chat.messages.send(name + ": " + line);
+            line.clear();
+            if (ch != '\n') line += ch;
+        }
+    }
+    if (!line.empty()) chat.messages.send(name + ": " + line);
+
+    chat.leaving.send(client{name, outgoing, &c});  // after this, the broadcaster forgets &c
+    std::error_code ignored;
+    c.close(ignored);  // unblocks the writer if it is stuck on a client that does not read
+    writer.wait();     // it uses c, which dies with this frame's caller
+}
+
+// The open client connections, so that shutdown can close them: closing a
+// conn wakes the fiber blocked on it. A handler adds its conn when it starts
+// and removes it before destroying it, both under the lock, so close_all
+// never touches a dead conn.
+class conn_registry {
+public:
+    // False once shutdown has begun: the caller should just drop the conn.
+    bool add(goro::net::conn* c) {
+        std::lock_guard<goro::mutex> hold(lock_);
+        if (closing_) return false;
+        conns_.insert(c);
+        return true;
+    }
+    void remove(goro::net::conn* c) {
+        std::lock_guard<goro::mutex> hold(lock_);
+        conns_.erase(c);
+    }
+    void close_all() {
+        std::lock_guard<goro::mutex> hold(lock_);
+        closing_ = true;
+        for (goro::net::conn* c : conns_) {
+            std::error_code ignored;  // already closed by its handler: fine
+            c->close(ignored);
+        }
+    }
+
+private:
+    goro::mutex lock_;
+    std::unordered_set<goro::net::conn*> conns_;
+    bool closing_ = false;
+};
+
+bool parse_flags(int argc, char** argv, std::string& listen_address) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--listen" && i + 1 < argc) {
+            listen_address = argv[++i];
+        } else if (arg.starts_with("--listen=")) {
+            listen_address = arg.substr(9);
+        } else {
+            std::fprintf(stderr, "usage: %s [--listen HOST:PORT]\n", argv[0]);
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string listen_address = "127.0.0.1:8000";
+    if (!parse_flags(argc, argv, listen_address)) return 2;
+
+    return goro::run([&]() -> int {
+        std::error_code ec;
+        goro::net::listener listener = goro::net::listen("tcp", listen_address, ec);
+        if (ec) {
+            std::fprintf(stderr, "chat_server: listen %s: %s\n", listen_address.c_str(), ec.message().c_str());
+            return 1;
+        }
+        std::printf("%s\n", listener.local_address().to_string().c_str());
+        std::fflush(stdout);  // whoever started us is waiting for this line
+
+        // A signal closes the listener, which ends the accept loop below.
+        auto signals = goro::make_chan<int>(1);
+        goro::signal_notify(signals, {SIGINT, SIGTERM});
+        goro::go([&] {
+            signals.recv();
+            std::error_code ignored;
+            listener.close(ignored);
+        });
+
+        chat_channels chat;
+        goro::wait_group broadcaster_done;
+        broadcaster_done.add(1);
+        goro::go([&] {
+            broadcaster(chat);
+            broadcaster_done.done();
+        });
+
+        conn_registry live;
+        goro::wait_group handlers;
+        for (;;) {
+            goro::net::conn c = listener.accept(ec);
+            if (ec == goro::net::errc::closed) break;
+            if (ec) {  // rare: accept already retries aborted connections and backs off on EMFILE
+                std::fprintf(stderr, "chat_server: accept: %s\n", ec.message().c_str());
+                goro::sleep_for(5ms);
+                continue;
+            }
+            handlers.add(1);
+            goro::go([&live, &handlers, &chat, c = std::move(c)]() mutable {
+                if (live.add(&c)) {
+                    handle_connection(c, chat);
+                    live.remove(&c);
+                }
+                c = goro::net::conn();  // close the socket now: nothing may outlive handlers.wait()
+                handlers.done();
+            });
+        }
+        // Every handler says goodbye through the broadcaster, so it runs
+        // until they are all gone; then closing messages stops it.
+        live.close_all();
+        handlers.wait();
+        chat.messages.close();
+        broadcaster_done.wait();
+        return 0;
+    });
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# End-to-end test of examples/chat_server with three nc (netcat-openbsd)
+# clients, each fed through a FIFO: the greeting, arrival announcements,
+# messages fanned out to everyone (CRLF lines too), "has left" when a client
+# hangs up and when one is killed, each client's transcript exactly, and
+# SIGTERM (with a client still connected) ending the server with status 0.
+#
+#   tests/e2e/chat_server_test.sh build/examples/chat_server
+set -euo pipefail
+
+server_bin=${1:?usage: $0 path/to/chat_server}
+work=$(mktemp -d)
+server_pid=
+
+# TERM, not KILL: the server and the clients run under timeout, which passes
+# TERM on (and KILLs a server that ignores it 5 s later); killing timeout
+# itself would leave its child running.
+cleanup() {
+    local pids
+    pids=$(jobs -p)
+    if [[ -n $pids ]]; then kill -TERM $pids 2>/dev/null || true; fi
+    { wait; } 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [[ -s $work/server.err ]]; then
+        echo "--- server stderr:" >&2
+        cat "$work/server.err" >&2
+    fi
+    exit 1
+}
+
+# expect_same NAME EXPECTED_FILE GOT_FILE
+expect_same() {
+    if ! cmp -s "$2" "$3"; then
+        echo "--- expected ($1):" >&2
+        cat -A "$2" >&2
+        echo "--- got ($1):" >&2
+        cat -A "$3" >&2
+        fail "$1: output differs"
+    fi
+}
+
+# The server runs under timeout: SIGTERM sent to timeout reaches the server,
+# and a server that ignores it is killed 5 s later (exit status 137).
+start_server() {
+    timeout -k 5 300 "$server_bin" --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
+    server_pid=$!
+    local i
+    for i in $(seq 100); do
+        if IFS= read -r address <"$work/server.out"; then break; fi  # fails until a whole line is there
+        kill -0 "$server_pid" 2>/dev/null || fail "server exited before printing its address"
+        sleep 0.05
+    done
+    [[ ${address:-} =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "first stdout line: expected 127.0.0.1:PORT, got '${address:-}'"
+    host=${address%:*}
+    port=${address##*:}
+}
+
+stop_server() {
+    kill -TERM "$server_pid"
+    local status=0
+    wait "$server_pid" || status=$?
+    server_pid=
+    [[ $status -eq 0 ]] || fail "after SIGTERM: expected exit status 0, got $status (124/137: it did not exit within 5 s)"
+}
+
+# wait_for CLIENT LINE: until the client's transcript has that exact line.
+wait_for() {
+    local i
+    for i in $(seq 200); do
+        grep -qxF -- "$2" "$work/$1.out" && return
+        sleep 0.05
+    done
+    fail "client $1: no line '$2' within 10 s; its transcript:
+$(cat "$work/$1.out")"
+}
+
+declare -A client_fd client_pid client_address
+open_fds=()
+
+# start_client NAME: an nc connected to the server, its stdin a FIFO this
+# shell writes to, its stdout $work/NAME.out. Sets client_address[NAME] from
+# the server's greeting.
+start_client() {
+    local name=$1 fd
+    mkfifo "$work/$name.in"
+    (
+        # Not holding the other clients' FIFOs open, so each sees EOF when
+        # this shell closes its writing end.
+        for fd in "${open_fds[@]}"; do eval "exec $fd>&-"; done
+        exec timeout 60 nc -N "$host" "$port" <"$work/$name.in" >"$work/$name.out"
+    ) &
+    client_pid[$name]=$!
+    exec {fd}>"$work/$name.in"
+    client_fd[$name]=$fd
+    open_fds+=("$fd")
+    local i
+    for i in $(seq 200); do
+        if IFS= read -r greeting <"$work/$name.out"; then break; fi
+        sleep 0.05
+    done
+    [[ ${greeting:-} =~ ^You\ are\ (127\.0\.0\.1:[0-9]+)$ ]] ||
+        fail "client $name: expected 'You are 127.0.0.1:PORT' first, got '${greeting:-}'"
+    client_address[$name]=${BASH_REMATCH[1]}
+}
+
+# say NAME TEXT: the client types a line.
+say() { printf '%s\n' "$2" >&"${client_fd[$1]}"; }
+
+# hang_up NAME: end the client's input; nc -N then half-closes, the server
+# says goodbye and closes, and nc exits.
+hang_up() {
+    local fd=${client_fd[$1]} kept=() f
+    eval "exec $fd>&-"
+    for f in "${open_fds[@]}"; do [[ $f == "$fd" ]] || kept+=("$f"); done
+    open_fds=("${kept[@]}")
+}
+
+# finished NAME: nc has exited by itself (not by its 60 s timeout).
+finished() {
+    local status=0
+    wait "${client_pid[$1]}" || status=$?
+    [[ $status -ne 124 ]] || fail "client $1: the server never closed its connection"
+}
+
+start_server
+echo "chat_server listening on $address"
+
+start_client A
+a=${client_address[A]}
+start_client B
+b=${client_address[B]}
+wait_for A "$b has arrived"
+start_client C
+c=${client_address[C]}
+wait_for A "$c has arrived"
+wait_for B "$c has arrived"
+echo "ok: greetings and arrivals"
+
+say A "hello from A"
+for who in A B C; do wait_for $who "$a: hello from A"; done
+say B "hi from B"
+for who in A B C; do wait_for $who "$b: hi from B"; done
+printf 'a CRLF line\r\n' >&"${client_fd[C]}"
+for who in A B C; do wait_for $who "$c: a CRLF line"; done
+echo "ok: messages reach every client"
+
+hang_up C
+wait_for A "$c has left"
+wait_for B "$c has left"
+finished C
+echo "ok: a client that hangs up is announced as gone"
+
+# B dies without a word: kill its nc (the child of its timeout). Disowned
+# first, so bash does not report the kill.
+disown "${client_pid[B]}"
+pkill -KILL -P "${client_pid[B]}" nc || fail "could not kill client B's nc"
+wait_for A "$b has left"
+echo "ok: a killed client is announced as gone"
+
+printf '%s\n' "You are $a" "$b has arrived" "$c has arrived" "$a: hello from A" "$b: hi from B" \
+    "$c: a CRLF line" "$c has left" "$b has left" >"$work/A.expected"
+printf '%s\n' "You are $b" "$c has arrived" "$a: hello from A" "$b: hi from B" "$c: a CRLF line" \
+    "$c has left" >"$work/B.expected"
+printf '%s\n' "You are $c" "$a: hello from A" "$b: hi from B" "$c: a CRLF line" >"$work/C.expected"
+expect_same "client B's transcript" "$work/B.expected" "$work/B.out"
+expect_same "client C's transcript" "$work/C.expected" "$work/C.out"
+expect_same "client A's transcript" "$work/A.expected" "$work/A.out"
+echo "ok: transcripts exact"
+
+# SIGTERM with A still connected: the server closes it and exits 0.
+stop_server
+hang_up A
+finished A
+expect_same "client A's transcript after shutdown" "$work/A.expected" "$work/A.out"
+echo "ok: SIGTERM closes connections and exits 0"
+echo "PASS: chat_server"

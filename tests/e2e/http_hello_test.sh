@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# End-to-end test of examples/http_hello, driven by curl, nc (netcat-openbsd)
+# and wrk: answers byte for byte, keep-alive (HTTP/1.1 by default, HTTP/1.0 on
+# request), pipelining, HEAD, request bodies, 400/501 for malformed requests
+# with the connection closed, a short wrk run without errors, and SIGTERM
+# (with a keep-alive connection open) ending the server with status 0.
+#
+#   tests/e2e/http_hello_test.sh build/examples/http_hello
+set -euo pipefail
+
+server_bin=${1:?usage: $0 path/to/http_hello}
+work=$(mktemp -d)
+server_pid=
+
+# TERM, not KILL: the server and the clients run under timeout, which passes
+# TERM on (and KILLs a server that ignores it 5 s later); killing timeout
+# itself would leave its child running.
+cleanup() {
+    local pids
+    pids=$(jobs -p)
+    if [[ -n $pids ]]; then kill -TERM $pids 2>/dev/null || true; fi
+    { wait; } 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [[ -s $work/server.err ]]; then
+        echo "--- server stderr:" >&2
+        cat "$work/server.err" >&2
+    fi
+    exit 1
+}
+
+# expect_same NAME EXPECTED_FILE GOT_FILE
+expect_same() {
+    if ! cmp -s "$2" "$3"; then
+        echo "--- expected ($1):" >&2
+        head -c 2000 "$2" | cat -A >&2
+        echo "--- got ($1):" >&2
+        head -c 2000 "$3" | cat -A >&2
+        fail "$1: output differs"
+    fi
+}
+
+# The server runs under timeout: SIGTERM sent to timeout reaches the server,
+# and a server that ignores it is killed 5 s later (exit status 137).
+start_server() {
+    timeout -k 5 300 "$server_bin" --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
+    server_pid=$!
+    local i
+    for i in $(seq 100); do
+        if IFS= read -r address <"$work/server.out"; then break; fi  # fails until a whole line is there
+        kill -0 "$server_pid" 2>/dev/null || fail "server exited before printing its address"
+        sleep 0.05
+    done
+    [[ ${address:-} =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "first stdout line: expected 127.0.0.1:PORT, got '${address:-}'"
+    host=${address%:*}
+    port=${address##*:}
+    url=http://$address/
+}
+
+stop_server() {
+    kill -TERM "$server_pid"
+    local status=0
+    wait "$server_pid" || status=$?
+    server_pid=
+    [[ $status -eq 0 ]] || fail "after SIGTERM: expected exit status 0, got $status (124/137: it did not exit within 5 s)"
+}
+
+# The answers, as printf formats.
+hello='HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!'
+hello_close='HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, World!'
+hello_keep_alive='HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: keep-alive\r\n\r\nHello, World!'
+head_answer='HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n'
+head_close='HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\n'
+bad_request='HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\nBad Request\n'
+not_implemented='HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\nNot Implemented\n'
+
+# exchange NAME REQUEST_FILE EXPECTED_FORMAT: sends the request in one write
+# (nc reads its stdin in 16 KiB pieces), and expects exactly that answer and
+# the server to close the connection (nc ends by itself only then).
+exchange() {
+    local status=0
+    timeout 10 nc "$host" "$port" <"$2" >"$work/got" || status=$?
+    [[ $status -ne 124 ]] || fail "$1: the server did not close the connection within 10 s"
+    printf -- "$3" >"$work/expected"
+    expect_same "$1" "$work/expected" "$work/got"
+}
+
+# exchange_text NAME REQUEST_FORMAT EXPECTED_FORMAT
+exchange_text() {
+    printf -- "$2" >"$work/request"
+    exchange "$1" "$work/request" "$3"
+}
+
+start_server
+echo "http_hello listening on $address"
+
+# curl: status, headers and body.
+code=$(curl -sS --max-time 10 -D "$work/headers" -o "$work/body" -w '%{http_code}' "$url") || fail "curl GET failed"
+[[ $code == 200 ]] || fail "curl GET: expected status 200, got $code"
+printf 'Hello, World!' >"$work/expected_body"
+expect_same "curl GET body" "$work/expected_body" "$work/body"
+grep -qix $'content-type: text/plain\r' "$work/headers" || fail "curl GET: no 'Content-Type: text/plain' in: $(cat "$work/headers")"
+grep -qix $'content-length: 13\r' "$work/headers" || fail "curl GET: no 'Content-Length: 13' in: $(cat "$work/headers")"
+echo "ok: curl GET"
+
+# Keep-alive: two URLs in one curl run share one connection.
+curl -sv --http1.1 --max-time 10 -o /dev/null -o /dev/null "$url" "${url}again" 2>"$work/curl.log" || fail "curl (two URLs) failed"
+connects=$(grep -c '^\* Connected to' "$work/curl.log" || true)
+grep -q 'Re-using existing connection' "$work/curl.log" && [[ $connects -eq 1 ]] ||
+    fail "keep-alive: expected one connect and 'Re-using existing connection', got $connects connect(s):
+$(grep '^\*' "$work/curl.log")"
+echo "ok: HTTP/1.1 keep-alive (curl reuses the connection)"
+
+# HTTP/1.0: answered with Connection: close, and closed.
+exchange_text "HTTP/1.0 request" 'GET / HTTP/1.0\r\n\r\n' "$hello_close"
+# HTTP/1.0 with keep-alive: the connection stays open for a second request.
+exchange_text "HTTP/1.0 keep-alive" \
+    'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n' \
+    "$hello_keep_alive$hello_close"
+echo "ok: HTTP/1.0 (closes, or keeps alive on request)"
+
+# Pipelining: three requests in one write, answered in order (the HEAD in the
+# middle shows the order).
+exchange_text "pipelined GET, HEAD, GET" \
+    'GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+    "$hello$head_answer$hello_close"
+echo "ok: pipelining"
+
+# HEAD: the headers of a GET, no body.
+exchange_text "HEAD" 'HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n' "$head_close"
+curl -sS --max-time 10 -I "$url" >"$work/head.curl" || fail "curl -I failed"
+grep -q '^HTTP/1.1 200 OK' "$work/head.curl" || fail "curl -I: expected 200, got: $(cat "$work/head.curl")"
+echo "ok: HEAD"
+
+# Request bodies are read and dropped: the request after one is parsed right.
+exchange_text "POST with a body, then GET" \
+    'POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello=worldGET / HTTP/1.1\r\nConnection: close\r\n\r\n' \
+    "$hello$hello_close"
+head -c 2097152 /dev/urandom >"$work/upload"  # big enough for curl to send Expect: 100-continue
+got=$(curl -sS --max-time 20 --data-binary @"$work/upload" "$url") || fail "curl POST of 2 MiB failed"
+[[ $got == "Hello, World!" ]] || fail "curl POST of 2 MiB: expected 'Hello, World!', got '$got'"
+echo "ok: request bodies"
+
+# Malformed requests: 400 (501 for chunked bodies), and the connection closed.
+exchange_text "garbage line" 'garbage\r\n\r\n' "$bad_request"
+exchange_text "request line without version" 'GET /\r\n\r\n' "$bad_request"
+exchange_text "unknown version" 'GET / HTTP/2.0\r\n\r\n' "$bad_request"
+exchange_text "header without colon" 'GET / HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n' "$bad_request"
+exchange_text "space before colon" 'GET / HTTP/1.1\r\nHost : x\r\n\r\n' "$bad_request"
+exchange_text "bad Content-Length" 'POST / HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n' "$bad_request"
+exchange_text "chunked body" 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' "$not_implemented"
+{
+    printf 'GET / HTTP/1.1\r\nHost: x\r\nX-Big: '
+    head -c 20480 /dev/zero | tr '\0' a
+    printf '\r\n\r\n'
+} >"$work/big_header"
+exchange "20 KB header" "$work/big_header" "$bad_request"
+# A good request, then a bad one in the same write: the first is answered.
+exchange_text "good then bad" 'GET / HTTP/1.1\r\n\r\nBAD\r\n\r\n' "$hello$bad_request"
+got=$(curl -sS --max-time 10 "$url") || fail "curl after malformed requests failed"
+[[ $got == "Hello, World!" ]] || fail "curl after malformed requests: expected 'Hello, World!', got '$got'"
+echo "ok: malformed requests get 400/501 and are closed; the server carries on"
+
+# A short load: no errors, every answer 2xx.
+wrk -t1 -c10 -d1s "$url" >"$work/wrk.out" 2>&1 || fail "wrk failed: $(cat "$work/wrk.out")"
+if grep -qE 'Non-2xx|Socket errors' "$work/wrk.out"; then
+    fail "wrk reported errors:
+$(cat "$work/wrk.out")"
+fi
+requests=$(sed -n 's/^ *\([0-9]\+\) requests in.*/\1/p' "$work/wrk.out")
+[[ ${requests:-0} -gt 0 ]] || fail "wrk: no requests completed:
+$(cat "$work/wrk.out")"
+echo "ok: wrk -t1 -c10 -d1s: $requests requests, no errors"
+
+# SIGTERM with an idle keep-alive connection open: the server closes it and
+# exits 0; the client then reads EOF.
+exec 5<>"/dev/tcp/$host/$port"
+printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&5
+IFS= read -r -t 10 status_line <&5 || fail "keep-alive client: no answer"
+[[ $status_line == $'HTTP/1.1 200 OK\r' ]] || fail "keep-alive client: expected 'HTTP/1.1 200 OK', got '$status_line'"
+stop_server
+# The rest of the answer, then EOF.
+timeout 10 cat <&5 >/dev/null || fail "keep-alive client: the connection was not closed at shutdown"
+exec 5<&-
+echo "ok: SIGTERM closes connections and exits 0"
+echo "PASS: http_hello"
