@@ -251,12 +251,9 @@ public:
         const auto now = std::chrono::steady_clock::now();
         if (deadline_ - now > idle_timeout - deadline_slack) return true;
         deadline_ = now + idle_timeout;
-        try {
-            c.set_deadline(deadline_);  // throws errc::closed if shutdown closed the conn
-        } catch (const std::system_error&) {
-            return false;
-        }
-        return true;
+        std::error_code ec;
+        c.set_deadline(deadline_, ec);  // errc::closed if shutdown closed the conn
+        return !ec;
     }
 
 private:
@@ -271,11 +268,8 @@ void close_gracefully(goro::net::conn& c, char* scratch, std::size_t size) {
     std::error_code ec;
     c.shutdown(goro::net::shutdown_how::write, ec);
     if (ec) return;
-    try {
-        c.set_read_deadline(std::chrono::steady_clock::now() + linger_timeout);
-    } catch (const std::system_error&) {
-        return;  // closed by shutdown
-    }
+    c.set_read_deadline(std::chrono::steady_clock::now() + linger_timeout, ec);
+    if (ec) return;  // closed by shutdown
     for (std::size_t drained = 0; drained < max_linger_bytes;) {
         const std::size_t n = c.read(scratch, size, ec);
         if (ec || n == 0) return;

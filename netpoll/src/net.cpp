@@ -170,12 +170,22 @@ std::size_t write_all(socket* s, const void* data, std::size_t size, std::error_
     return done;
 }
 
-void set_deadline(socket* s, int modes, time_point t) {
+void set_deadline(socket* s, int modes, time_point t, std::error_code& ec) noexcept {
+    ec.clear();
     fd_ref ref(s);
-    if (!ref) throw_op(errc::closed, "set deadline", s);
+    if (!ref) {
+        ec = errc::closed;
+        return;
+    }
     const std::int64_t ns = deadline_ns(t);
     if (modes & 1) detail::poll_set_deadline(s->pd, io_mode::read, ns);
     if (modes & 2) detail::poll_set_deadline(s->pd, io_mode::write, ns);
+}
+
+void set_deadline(socket* s, int modes, time_point t) {
+    std::error_code ec;
+    set_deadline(s, modes, t, ec);
+    if (ec) throw_op(ec, "set deadline", s);
 }
 
 void close_socket(socket* s, std::error_code& ec) noexcept {
@@ -275,8 +285,11 @@ void conn::shutdown(shutdown_how how) {
 }
 
 void conn::set_deadline(time_point t) { net::set_deadline(socket_.get(), 3, t); }
+void conn::set_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 3, t, ec); }
 void conn::set_read_deadline(time_point t) { net::set_deadline(socket_.get(), 1, t); }
+void conn::set_read_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 1, t, ec); }
 void conn::set_write_deadline(time_point t) { net::set_deadline(socket_.get(), 2, t); }
+void conn::set_write_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 2, t, ec); }
 
 void conn::set_no_delay(bool on) {
     fd_ref ref(socket_.get());
@@ -382,6 +395,7 @@ void listener::close() {
 }
 
 void listener::set_deadline(time_point t) { net::set_deadline(socket_.get(), 1, t); }
+void listener::set_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 1, t, ec); }
 address listener::local_address() const { return local_of(socket_.get()); }
 int listener::native_handle() const noexcept { return socket_ ? socket_->open_fd() : -1; }
 std::uint64_t listener::accept_backoffs() const noexcept {
@@ -705,8 +719,11 @@ void packet_conn::close() {
 }
 
 void packet_conn::set_deadline(time_point t) { net::set_deadline(socket_.get(), 3, t); }
+void packet_conn::set_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 3, t, ec); }
 void packet_conn::set_read_deadline(time_point t) { net::set_deadline(socket_.get(), 1, t); }
+void packet_conn::set_read_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 1, t, ec); }
 void packet_conn::set_write_deadline(time_point t) { net::set_deadline(socket_.get(), 2, t); }
+void packet_conn::set_write_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 2, t, ec); }
 address packet_conn::local_address() const { return local_of(socket_.get()); }
 address packet_conn::remote_address() const { return remote_of(socket_.get()); }
 int packet_conn::native_handle() const noexcept { return socket_ ? socket_->open_fd() : -1; }

@@ -151,8 +151,11 @@ public:
     void shutdown(shutdown_how how, std::error_code& ec) noexcept;
 
     void set_deadline(time_point t);
+    void set_deadline(time_point t, std::error_code& ec) noexcept;
     void set_read_deadline(time_point t);
+    void set_read_deadline(time_point t, std::error_code& ec) noexcept;
     void set_write_deadline(time_point t);
+    void set_write_deadline(time_point t, std::error_code& ec) noexcept;
     void set_no_delay(bool on);  // TCP only; on by default, as in Go
 
     address local_address() const;
@@ -188,6 +191,7 @@ public:
     void close();
     void close(std::error_code& ec) noexcept;
     void set_deadline(time_point t);  // for accept
+    void set_deadline(time_point t, std::error_code& ec) noexcept;
     address local_address() const;
     int native_handle() const noexcept;
     // How many times accept has backed off for lack of descriptors.
@@ -244,8 +248,11 @@ public:
     void close();
     void close(std::error_code& ec) noexcept;
     void set_deadline(time_point t);
+    void set_deadline(time_point t, std::error_code& ec) noexcept;
     void set_read_deadline(time_point t);
+    void set_read_deadline(time_point t, std::error_code& ec) noexcept;
     void set_write_deadline(time_point t);
+    void set_write_deadline(time_point t, std::error_code& ec) noexcept;
     address local_address() const;
     address remote_address() const;  // AF_UNSPEC unless connected
     int native_handle() const noexcept;
