@@ -494,6 +494,9 @@ private:
                 if (fiber* f = take_from_global()) return f;
                 if (fiber* f = steal_work()) return f;
             }
+            // Ready sockets are work too: a spinner that only watched the
+            // queues would leave them for the next poll.
+            if (fiber* f = poll_io_without_blocking(true)) return f;
         } while (steady_now_ns() < until);
         return nullptr;
     }
