@@ -7,9 +7,10 @@
 //   - `threads` counts pool threads alive, `idle` those waiting for a job;
 //     a job queued when no thread is idle starts one unless `threads` is at
 //     the bound. Threads idle for idle_exit exit.
-//   - A job records the run it was made in. If that run has ended when the
-//     job finishes, its fiber was abandoned and is not readied; the stack
-//     the job lives on stays mapped (runtime/src/stack.cpp).
+//   - A job records the run it was made in. A job whose run has ended is
+//     not started; one whose run ends while it runs does not ready its
+//     (abandoned) fiber, and every stack of that run stays mapped, since
+//     the call may use memory on any of them (runtime/src/stack.cpp).
 //   - Pool threads are the runtime's own: the deadlock detector does not
 //     count them as user threads, and each fiber in a blocking call counts
 //     as a wake-up source until its call returns.
@@ -68,6 +69,14 @@ pool_state& pool() {
 }
 
 void finish(const pending_call& call) noexcept {
+    {
+        // A call whose run has ended is not started: its fiber is abandoned.
+        plain_thread_scope scope;
+        if (!scope.sched || scope.sched->run_id != call.run_id) {
+            note_wakeup_source(-1);
+            return;
+        }
+    }
     call.job->run();
     // Hold the scheduler for the hand-off; a different (or no) run means the
     // fiber was abandoned when its run returned.
@@ -105,7 +114,9 @@ bool enqueue_call(void* arg) {
     pool_state& p = pool();
     std::lock_guard<std::mutex> g(p.lock);
     p.queue.push_back(*call);
-    if (p.idle > 0) {
+    // An idle thread for every queued call, or start one: calls must not
+    // wait behind one another while the pool is under its bound.
+    if (static_cast<int>(p.queue.size()) <= p.idle) {
         p.work_ready.notify_one();
         return true;
     }

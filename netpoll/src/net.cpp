@@ -457,13 +457,19 @@ namespace {
 // One connection attempt to addr, until deadline (0: none). Returns the
 // connected socket, or null with ec set.
 std::unique_ptr<socket> connect_to(const address& addr, std::int64_t deadline, socket** attempt,
-                                   goro::mutex* attempt_lock, std::error_code& ec) {
+                                   goro::mutex* attempt_lock, const bool* canceled, std::error_code& ec) {
     socket* s = open_socket(addr.family(), SOCK_STREAM, ec);
     if (!s) return nullptr;
     std::unique_ptr<socket> owned(s);
     if (deadline != 0) detail::poll_set_deadline(s->pd, io_mode::write, deadline);
     if (attempt) {
+        // Published under the lock the canceller takes: a cancel either sees
+        // this attempt or is seen here.
         std::lock_guard<goro::mutex> g(*attempt_lock);
+        if (*canceled) {
+            ec = errc::canceled;
+            return nullptr;
+        }
         *attempt = s;
     }
     struct clear_attempt {
@@ -481,7 +487,7 @@ std::unique_ptr<socket> connect_to(const address& addr, std::int64_t deadline, s
     do {
         r = ::connect(s->fd, addr.data(), addr.size());
     } while (r != 0 && errno == EINTR);
-    if (r != 0 && errno != EINPROGRESS) {
+    if (r != 0 && errno != EINPROGRESS && errno != EALREADY) {
         ec = last_error();
         return nullptr;
     }
@@ -491,10 +497,21 @@ std::unique_ptr<socket> connect_to(const address& addr, std::int64_t deadline, s
             int error = 0;
             socklen_t len = sizeof error;
             if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
-            if (error == 0) break;
             if (error == EINPROGRESS || error == EALREADY || error == EINTR) continue;
-            ec.assign(error, std::system_category());
-            return nullptr;
+            if (error != 0 && error != EISCONN) {
+                ec.assign(error, std::system_category());
+                return nullptr;
+            }
+            // The wake-up may be stale: registering an unconnected socket
+            // reports it writable (EPOLLOUT|EPOLLHUP) before connect runs.
+            // Connected means there is a peer.
+            sockaddr_storage peer{};
+            socklen_t peer_len = sizeof peer;
+            if (getpeername(s->fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) break;
+            if (errno != ENOTCONN) {
+                ec = last_error();
+                return nullptr;
+            }
         }
     }
     if (deadline != 0) detail::poll_set_deadline(s->pd, io_mode::write, 0);
@@ -553,13 +570,16 @@ conn dial_impl(std::string_view network, std::string_view where, std::int64_t de
             std::lock_guard<goro::mutex> g(attempt_lock);
             if (canceled) break;
         }
-        connected = connect_to(addr, deadline, stop_watching ? &attempt : nullptr, &attempt_lock, ec);
-        if (connected || ec == errc::timeout) break;
+        connected = connect_to(addr, deadline, stop_watching ? &attempt : nullptr, &attempt_lock, &canceled, ec);
+        if (connected || ec == errc::timeout || ec == errc::canceled) break;
     }
     if (stop_watching) {
         stop_watching.close();
         watcher.wait();
     }
+    // A cancel that raced with a successful connect may have expired its
+    // write direction: the connection is not handed out, as in Go.
+    if (canceled) connected.reset();
     if (ctx && ctx->err() && !connected) {
         ec = ctx->err() == context_errc::canceled ? make_error_code(errc::canceled) : make_error_code(errc::timeout);
         return {};

@@ -25,6 +25,7 @@
 #include <climits>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <vector>
 
 #include <goro/net.hpp>
@@ -83,6 +84,10 @@ public:
         for (int i = 0; i < n; ++i) {
             const std::uint64_t word = events[i].data.u64;
             if (word == 0) {
+                // Only a blocking poll consumes an interrupt: one that did
+                // not block may run beside the poll waiter the interrupt is
+                // meant for, and would leave it asleep.
+                if (deadline_ns == 0) continue;
                 std::uint64_t count;
                 while (read(event_fd_, &count, sizeof count) > 0) {
                 }
@@ -144,8 +149,9 @@ private:
         if (pwait2_works_.load(std::memory_order_relaxed)) {
             timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
             int n = epoll_pwait2(epoll_fd_, events, max_events, &ts, nullptr);
-            if (n >= 0 || errno != ENOSYS) return n;
-            pwait2_works_.store(false, std::memory_order_relaxed);  // a kernel older than 5.11
+            if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+            // A kernel older than 5.11, or a seccomp filter that refuses it.
+            pwait2_works_.store(false, std::memory_order_relaxed);
         }
 #endif
         // Milliseconds, rounded up so a timer is never woken for too early.
@@ -321,6 +327,11 @@ void poll_release(poll_desc* pd) noexcept {
 }
 
 void poll_evict(poll_desc* pd) noexcept {
+    // A plain thread may close a socket while goro::run returns: hold the
+    // scheduler across the hand-off, and with none left the waiters are
+    // abandoned fibers (forget_fibers would drop them), not to be readied.
+    std::optional<rt::plain_thread_scope> scope;
+    if (!rt::current_worker()) scope.emplace();
     fiber* woken[2];
     {
         std::lock_guard<spinlock> g(pd->lock);
@@ -328,6 +339,7 @@ void poll_evict(poll_desc* pd) noexcept {
         woken[0] = take_waiter(pd->dir(io_mode::read));
         woken[1] = take_waiter(pd->dir(io_mode::write));
     }
+    if (scope && !scope->sched) return;
     for (fiber* w : woken)
         if (w) rt::ready(w);
 }
@@ -378,6 +390,7 @@ bool poll_wait(poll_desc* pd, io_mode mode, std::error_code& ec) noexcept {
             rt::wait_reason::io_wait,
             [](void* arg) {
                 static_cast<poll_desc*>(arg)->lock.unlock();
+                rt::note_io_park();
                 return true;
             },
             pd);

@@ -116,18 +116,24 @@ void signal_notify(chan<int> ch, std::initializer_list<int> signals) {
     if (!ch) throw panic_error("signal_notify: using a nil channel");
     detail::scheduler* s = detail::active_scheduler();
     if (!s) throw panic_error("signal_notify: no runtime is running (call it inside goro::run)");
+    for (int signo : signals)
+        if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
+            throw panic_error("signal_notify: signal " + std::to_string(signo) + " cannot be caught");
     signal_state& st = state();
     bool start_loop = false;
     {
         std::lock_guard<std::mutex> g(st.registry_lock);
         if (st.loop_run_id != s->run_id) {
+            // A new run: earlier runs' channels are gone, and signals that
+            // came between runs are not this run's to see.
             st.registrations.clear();
+            unsigned char stale[64];
+            while (::read(st.read_fd, stale, sizeof stale) > 0) {
+            }
             st.loop_run_id = s->run_id;
             start_loop = true;
         }
         for (int signo : signals) {
-            if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
-                throw panic_error("signal_notify: signal " + std::to_string(signo) + " cannot be caught");
             st.registrations.push_back({ch, signo});
             if (!st.handled[signo]) {
                 struct sigaction sa{};
@@ -140,7 +146,16 @@ void signal_notify(chan<int> ch, std::initializer_list<int> signals) {
             }
         }
     }
-    if (start_loop) go(spawn_options{.stack_size = 0, .name = "signal loop"}, [&st] { signal_loop(st); });
+    // Spawned outside the lock: goro::go may yield, and a std::mutex must be
+    // unlocked on the thread that locked it.
+    if (!start_loop) return;
+    try {
+        go(spawn_options{.stack_size = 0, .name = "signal loop"}, [&st] { signal_loop(st); });
+    } catch (...) {
+        std::lock_guard<std::mutex> g(st.registry_lock);
+        st.loop_run_id = 0;  // the next call tries again
+        throw;
+    }
 }
 
 void signal_stop(const chan<int>& ch) {

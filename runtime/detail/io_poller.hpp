@@ -47,6 +47,11 @@ protected:
 // Installed once, by the first socket made; it then serves every run.
 void install_io_poller(io_poller* poller) noexcept;
 
+// A fiber has just parked on I/O (called from its park commit). If no idle
+// worker watches the sockets, wake one to take that role: otherwise the
+// event would wait for a busy worker's next poll.
+void note_io_park() noexcept;
+
 // A runtime-owned helper thread (the blocking pool's) starts or ends: the
 // deadlock detector does not count such threads as user threads that could
 // still act.

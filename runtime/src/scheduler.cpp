@@ -59,6 +59,7 @@ constexpr std::int64_t spin_budget_ns = 20'000;  // a futex wake costs 33â€“63 Â
 constexpr std::int64_t deadlock_recheck_ns = 50'000'000;
 constexpr std::uint64_t fiber_id_batch = 16;
 constexpr std::size_t heap_callable_threshold = 16 * 1024;
+constexpr std::int64_t tsan_idle_slice_ns = 50'000'000;
 // A busy worker polls for I/O itself when nobody has for this long.
 constexpr std::int64_t busy_poll_interval_ns = 1'000'000;
 
@@ -216,6 +217,13 @@ void note_wakeup_source(int delta) noexcept { external_wakeup_sources.fetch_add(
 void install_io_poller(io_poller* poller) noexcept { the_io_poller.store(poller, std::memory_order_release); }
 
 void note_runtime_thread(int delta) noexcept { runtime_threads.fetch_add(delta, std::memory_order_acq_rel); }
+
+void note_io_park() noexcept {
+    worker* w = current_worker();
+    if (!w || w->sched.poll_blocked.load(std::memory_order_relaxed)) return;
+    if (w->sched.idle_count.load(std::memory_order_relaxed) == 0) return;
+    wake_idle();  // the woken spinner finds nothing, goes idle and polls
+}
 
 namespace {
 
@@ -648,6 +656,14 @@ private:
             }
         } else {
             deadline = -1;
+        }
+        if (running_under_tsan()) {
+            // TSan runs a signal handler only when the receiving thread is
+            // in (or next enters) a call it intercepts, and the futex system
+            // call is not one: a worker asleep here would hold a SIGTERM
+            // meant for signal_notify indefinitely. Wake now and then.
+            const std::int64_t slice = steady_now_ns() + tsan_idle_slice_ns;
+            if (deadline < 0 || deadline > slice) deadline = slice;
         }
         while (w_.wakeup.load(std::memory_order_acquire) == 0) {
             futex_wait(w_.wakeup, 0, deadline);

@@ -67,39 +67,55 @@ namespace {
 // abandoned fiber stays mapped and each such fiber's live stack (from its
 // saved stack pointer to its control block) becomes an LSan root region:
 // abandoned, not leaked. Only sanitized builds pay this memory. In every
-// build, a slab also stays mapped while it holds a fiber abandoned inside
+// build, all slabs stay mapped while a fiber is abandoned inside
 // goro::blocking, whose call may still be running on a pool thread. Kept
 // slabs go on this list, which LSan sees as a global root.
 stack_slab* slabs_kept_mapped = nullptr;
 
+// True if a fiber of the slab is parked in goro::blocking.
+bool holds_blocking_call(stack_slab* slab) noexcept {
+    for (std::size_t i = 0; i < slab->slots; ++i) {
+        fiber* f = slab->block(i);
+        if (f->state.load(std::memory_order_relaxed) == fiber_state::waiting &&
+            f->reason.load(std::memory_order_relaxed) == wait_reason::blocking_call)
+            return true;
+    }
+    return false;
+}
+
+// Registers the live stacks of the slab's abandoned fibers as LSan roots
+// (sanitized builds); true if there are any.
 bool keep_abandoned_mapped(stack_slab* slab) noexcept {
+#if defined(GORO_ASAN)
     bool keep = false;
     for (std::size_t i = 0; i < slab->slots; ++i) {
         fiber* f = slab->block(i);
         const fiber_state state = f->state.load(std::memory_order_relaxed);
         if (state == fiber_state::dead || !f->context) continue;
-        // A fiber abandoned inside goro::blocking: a pool thread may still
-        // be running its call, which reads and writes this stack.
-        if (state == fiber_state::waiting && f->reason.load(std::memory_order_relaxed) == wait_reason::blocking_call)
-            keep = true;
-#if defined(GORO_ASAN)
         char* low = static_cast<char*>(f->context);  // saved stack pointer
         char* high = reinterpret_cast<char*>(f) + sizeof(fiber);
         if (low < f->stack_low || low >= high) continue;
         __lsan_register_root_region(low, static_cast<std::size_t>(high - low));
         keep = true;
-#endif
     }
     return keep;
+#else
+    (void)slab;
+    return false;
+#endif
 }
 
 }  // namespace
 
 stack_pool::~stack_pool() {
     stack_slab* s = slabs_.load(std::memory_order_acquire);
+    // A call still running in goro::blocking may use memory on any of this
+    // run's stacks (a buffer its fiber's parent owns): keep them all.
+    bool blocking_in_flight = false;
+    for (stack_slab* t = s; t && !blocking_in_flight; t = t->next) blocking_in_flight = holds_blocking_call(t);
     while (s) {
         stack_slab* next = s->next;
-        if (keep_abandoned_mapped(s)) {
+        if (keep_abandoned_mapped(s) || blocking_in_flight) {
             s->next = slabs_kept_mapped;
             slabs_kept_mapped = s;
         } else {

@@ -91,3 +91,22 @@ TEST_CASE("many blocking calls at once all complete, beyond the pool's bound too
         CHECK(done.load() == calls);
     });
 }
+
+TEST_CASE("blocking calls run side by side, never queued behind one another below the bound") {
+    for_each_procs([](int) {
+        // The first call waits for the second: run one after the other on
+        // one pool thread, they would never finish.
+        for (int round = 0; round < 20; ++round) {
+            std::atomic<bool> second_ran{false};
+            fiber_group group;
+            group.go([&] {
+                goro::blocking([&] {
+                    while (!second_ran.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+                });
+            });
+            group.go([&] { goro::blocking([&] { second_ran.store(true); }); });
+            group.wait();
+            CHECK(second_ran.load());
+        }
+    });
+}

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 
 #include <string>
+#include <tuple>
 #include <thread>
 #include <vector>
 
@@ -28,7 +29,8 @@ GORO_SCENARIO(io_wait_is_not_a_deadlock) {
     goro::config cfg;
     cfg.procs = 1;
     return goro::run(cfg, [] {
-        auto [reader, writer] = tcp_pair();
+        net::conn reader, writer;
+        std::tie(reader, writer) = tcp_pair();
         // Every fiber waits on I/O; only another process's (or thread's)
         // write can wake one. That is no deadlock: Go does not report it.
         std::thread t([fd = writer.native_handle()] {
@@ -120,7 +122,8 @@ net::conn* abandoned_peer = nullptr;
 
 GORO_SCENARIO(io_waiter_abandoned_at_run_end) {
     auto first = goro::run([] {
-        auto [a, b] = tcp_pair();
+        net::conn a, b;
+        std::tie(a, b) = tcp_pair();
         abandoned_reader = new net::conn(std::move(a));
         abandoned_peer = new net::conn(std::move(b));
         goro::go([] {

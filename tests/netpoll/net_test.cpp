@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <thread>
 #include <vector>
 
@@ -153,7 +154,8 @@ TEST_CASE("addresses print as Go prints them and bad ones are errors") {
 
 TEST_CASE("local and remote addresses of both ends agree; TCP_NODELAY is on") {
     goro::run([] {
-        auto [client, server] = goro_test::tcp_pair();
+        net::conn client, server;
+        std::tie(client, server) = goro_test::tcp_pair();
         CHECK(client.local_address() == server.remote_address());
         CHECK(client.remote_address() == server.local_address());
         int on = 0;
@@ -184,7 +186,8 @@ TEST_CASE("a refused connection is an error, not a hang") {
 TEST_CASE("EOF is a read of 0 bytes; read_full tells EOF from unexpected EOF") {
     for_each_procs([](int) {
         {
-            auto [client, server] = goro_test::tcp_pair();
+            net::conn client, server;
+            std::tie(client, server) = goro_test::tcp_pair();
             client.write("abc");
             client.close();
             char buffer[8];
@@ -197,7 +200,8 @@ TEST_CASE("EOF is a read of 0 bytes; read_full tells EOF from unexpected EOF") {
             CHECK(ec == net::errc::eof);
         }
         {
-            auto [client, server] = goro_test::tcp_pair();
+            net::conn client, server;
+            std::tie(client, server) = goro_test::tcp_pair();
             client.write("ab");
             client.close();
             char buffer[8];
@@ -211,7 +215,8 @@ TEST_CASE("EOF is a read of 0 bytes; read_full tells EOF from unexpected EOF") {
 
 TEST_CASE("shutdown(write) half-closes: the peer sees EOF and can still answer") {
     for_each_procs([](int) {
-        auto [client, server] = goro_test::tcp_pair();
+        net::conn client, server;
+        std::tie(client, server) = goro_test::tcp_pair();
         fiber_group group;
         group.go([&server] {
             std::string all;
@@ -232,7 +237,8 @@ TEST_CASE("shutdown(write) half-closes: the peer sees EOF and can still answer")
 
 TEST_CASE("a reset connection surfaces ECONNRESET; writing to it is EPIPE, never SIGPIPE") {
     for_each_procs([](int) {
-        auto [client, server] = goro_test::tcp_pair();
+        net::conn client, server;
+        std::tie(client, server) = goro_test::tcp_pair();
         linger hard_close{1, 0};  // close with RST
         setsockopt(server.native_handle(), SOL_SOCKET, SO_LINGER, &hard_close, sizeof hard_close);
         server.close();
@@ -251,7 +257,8 @@ TEST_CASE("a reset connection surfaces ECONNRESET; writing to it is EPIPE, never
 
 TEST_CASE("several fibers may write one connection at once; writes never interleave") {
     for_each_procs([](int) {
-        auto [client, server] = goro_test::tcp_pair();
+        net::conn client, server;
+        std::tie(client, server) = goro_test::tcp_pair();
         const int writers = 8;
         const int per_writer = goro_test::stress(400, 4000);
         constexpr std::size_t record = 512;
@@ -276,7 +283,8 @@ TEST_CASE("several fibers may write one connection at once; writes never interle
 
 TEST_CASE("large transfers arrive intact in both directions at once") {
     for_each_procs([](int) {
-        auto [client, server] = goro_test::tcp_pair();
+        net::conn client, server;
+        std::tie(client, server) = goro_test::tcp_pair();
         const std::size_t size = 4 << 20;
         std::string payload(size, '\0');
         for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<char>(i * 7 + (i >> 13));

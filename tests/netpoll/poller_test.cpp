@@ -9,6 +9,7 @@
 #include <atomic>
 #include <random>
 #include <string>
+#include <tuple>
 #include <thread>
 #include <vector>
 
@@ -36,7 +37,8 @@ TEST_CASE("readiness is never lost: ping-pong pairs with random yields between c
         fiber_group group;
         std::atomic<int> mismatches{0};
         for (int p = 0; p < pairs; ++p) {
-            auto [a, b] = goro_test::tcp_pair();
+            net::conn a, b;
+            std::tie(a, b) = goro_test::tcp_pair();
             auto shared_a = std::make_shared<net::conn>(std::move(a));
             auto shared_b = std::make_shared<net::conn>(std::move(b));
             group.go([shared_a, rounds, p, &mismatches] {
@@ -69,7 +71,8 @@ TEST_CASE("readiness is never lost: ping-pong pairs with random yields between c
 
 TEST_CASE("a fiber parked on a read wakes for bytes written by a plain thread while every worker idles") {
     for_each_procs([](int) {
-        auto [reader, writer] = goro_test::tcp_pair();
+        net::conn reader, writer;
+        std::tie(reader, writer) = goro_test::tcp_pair();
         const int raw = writer.native_handle();
         std::thread t([raw] {
             std::this_thread::sleep_for(20ms);  // every worker goes idle meanwhile
@@ -85,7 +88,8 @@ TEST_CASE("a fiber parked on a read wakes for bytes written by a plain thread wh
 
 TEST_CASE("timers still fire while a worker blocks in epoll for a reader") {
     for_each_procs([](int) {
-        auto [a, b] = goro_test::tcp_pair();
+        net::conn a, b;
+        std::tie(a, b) = goro_test::tcp_pair();
         fiber_group group;
         std::atomic<bool> read_done{false};
         group.go([&] {
@@ -106,7 +110,8 @@ TEST_CASE("timers still fire while a worker blocks in epoll for a reader") {
 
 TEST_CASE("a read deadline times out, and moving it makes reads work again") {
     for_each_procs([](int) {
-        auto [a, b] = goro_test::tcp_pair();
+        net::conn a, b;
+        std::tie(a, b) = goro_test::tcp_pair();
         char buffer[16];
         std::error_code ec;
         a.set_read_deadline(now() + 20ms);
@@ -144,7 +149,8 @@ TEST_CASE("a read deadline times out, and moving it makes reads work again") {
 
 TEST_CASE("changing the deadline of a blocked read: earlier wakes it, later keeps it waiting") {
     for_each_procs([](int) {
-        auto [a, b] = goro_test::tcp_pair();
+        net::conn a, b;
+        std::tie(a, b) = goro_test::tcp_pair();
         std::error_code ec;
         std::atomic<bool> returned{false};
         fiber_group group;
@@ -188,7 +194,8 @@ TEST_CASE("changing the deadline of a blocked read: earlier wakes it, later keep
 
 TEST_CASE("write deadlines: a writer blocked on a full buffer times out") {
     for_each_procs([](int) {
-        auto [a, b] = goro_test::tcp_pair();
+        net::conn a, b;
+        std::tie(a, b) = goro_test::tcp_pair();
         int small = 4096;
         setsockopt(a.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
         setsockopt(b.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -220,7 +227,8 @@ TEST_CASE("accept honours the listener's deadline") {
 
 TEST_CASE("close wakes every fiber blocked on the socket with 'use of closed network connection'") {
     for_each_procs([](int) {
-        auto [a, b] = goro_test::tcp_pair();
+        net::conn a, b;
+        std::tie(a, b) = goro_test::tcp_pair();
         int small = 4096;
         setsockopt(a.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
         setsockopt(b.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
