@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
@@ -117,6 +118,27 @@ std::string describe(const char* op, socket* s) {
     throw std::system_error(ec, describe(op, s));
 }
 
+// The throwing form of a call: runs its error_code form and throws what it
+// reports, described by describe_error() (only called on failure).
+template <class Call, class Describe>
+auto or_throw(Call call, Describe describe_error) {
+    std::error_code ec;
+    if constexpr (std::is_void_v<decltype(call(ec))>) {
+        call(ec);
+        if (ec) throw std::system_error(ec, describe_error());
+    } else {
+        auto result = call(ec);
+        if (ec) throw std::system_error(ec, describe_error());
+        return result;
+    }
+}
+
+// The same for a call on socket s, described as Go's net.OpError.
+template <class Call>
+auto or_throw_op(const char* op, socket* s, Call call) {
+    return or_throw(call, [&] { return describe(op, s); });
+}
+
 std::int64_t deadline_ns(time_point t) noexcept {
     if (t == time_point{}) return 0;  // none, as Go's zero Time
     const std::int64_t ns = goro::detail::saturating_ns(t.time_since_epoch());
@@ -183,9 +205,7 @@ void set_deadline(socket* s, int modes, time_point t, std::error_code& ec) noexc
 }
 
 void set_deadline(socket* s, int modes, time_point t) {
-    std::error_code ec;
-    set_deadline(s, modes, t, ec);
-    if (ec) throw_op(ec, "set deadline", s);
+    or_throw_op("set deadline", s, [&](std::error_code& ec) { set_deadline(s, modes, t, ec); });
 }
 
 void close_socket(socket* s, std::error_code& ec) noexcept {
@@ -221,10 +241,7 @@ std::size_t conn::read(void* data, std::size_t size, std::error_code& ec) noexce
 }
 
 std::size_t conn::read(void* data, std::size_t size) {
-    std::error_code ec;
-    const std::size_t n = read(data, size, ec);
-    if (ec) throw_op(ec, "read", socket_.get());
-    return n;
+    return or_throw_op("read", socket_.get(), [&](std::error_code& ec) { return read(data, size, ec); });
 }
 
 std::size_t conn::read_full(void* data, std::size_t size, std::error_code& ec) noexcept {
@@ -243,10 +260,7 @@ std::size_t conn::read_full(void* data, std::size_t size, std::error_code& ec) n
 }
 
 std::size_t conn::read_full(void* data, std::size_t size) {
-    std::error_code ec;
-    const std::size_t n = read_full(data, size, ec);
-    if (ec) throw_op(ec, "read", socket_.get());
-    return n;
+    return or_throw_op("read", socket_.get(), [&](std::error_code& ec) { return read_full(data, size, ec); });
 }
 
 std::size_t conn::write(const void* data, std::size_t size, std::error_code& ec) noexcept {
@@ -254,18 +268,13 @@ std::size_t conn::write(const void* data, std::size_t size, std::error_code& ec)
 }
 
 std::size_t conn::write(const void* data, std::size_t size) {
-    std::error_code ec;
-    const std::size_t n = write(data, size, ec);
-    if (ec) throw_op(ec, "write", socket_.get());
-    return n;
+    return or_throw_op("write", socket_.get(), [&](std::error_code& ec) { return write(data, size, ec); });
 }
 
 void conn::close(std::error_code& ec) noexcept { close_socket(socket_.get(), ec); }
 
 void conn::close() {
-    std::error_code ec;
-    close(ec);
-    if (ec) throw_op(ec, "close", socket_.get());
+    or_throw_op("close", socket_.get(), [&](std::error_code& ec) { close(ec); });
 }
 
 void conn::shutdown(shutdown_how how, std::error_code& ec) noexcept {
@@ -279,9 +288,7 @@ void conn::shutdown(shutdown_how how, std::error_code& ec) noexcept {
 }
 
 void conn::shutdown(shutdown_how how) {
-    std::error_code ec;
-    shutdown(how, ec);
-    if (ec) throw_op(ec, "shutdown", socket_.get());
+    or_throw_op("shutdown", socket_.get(), [&](std::error_code& ec) { shutdown(how, ec); });
 }
 
 void conn::set_deadline(time_point t) { net::set_deadline(socket_.get(), 3, t); }
@@ -380,18 +387,13 @@ conn listener::accept(std::error_code& ec) noexcept {
 }
 
 conn listener::accept() {
-    std::error_code ec;
-    conn c = accept(ec);
-    if (ec) throw_op(ec, "accept", socket_.get());
-    return c;
+    return or_throw_op("accept", socket_.get(), [&](std::error_code& ec) { return accept(ec); });
 }
 
 void listener::close(std::error_code& ec) noexcept { close_socket(socket_.get(), ec); }
 
 void listener::close() {
-    std::error_code ec;
-    close(ec);
-    if (ec) throw_op(ec, "close", socket_.get());
+    or_throw_op("close", socket_.get(), [&](std::error_code& ec) { close(ec); });
 }
 
 void listener::set_deadline(time_point t) { net::set_deadline(socket_.get(), 1, t); }
@@ -444,10 +446,8 @@ listener listen(std::string_view network, std::string_view where, std::error_cod
 }
 
 listener listen(std::string_view network, std::string_view where) {
-    std::error_code ec;
-    listener l = listen(network, where, ec);
-    if (ec) throw std::system_error(ec, "listen " + std::string(network) + " " + std::string(where));
-    return l;
+    return or_throw([&](std::error_code& ec) { return listen(network, where, ec); },
+                    [&] { return "listen " + std::string(network) + " " + std::string(where); });
 }
 
 // ------------------------------------------------------------------ dial
@@ -601,8 +601,8 @@ conn dial_checked(std::string_view network, std::string_view where, std::int64_t
     return {};
 }
 
-[[noreturn]] void throw_dial(const std::error_code& ec, std::string_view network, std::string_view where) {
-    throw std::system_error(ec, "dial " + std::string(network) + " " + std::string(where));
+std::string dial_description(std::string_view network, std::string_view where) {
+    return "dial " + std::string(network) + " " + std::string(where);
 }
 
 }  // namespace
@@ -612,10 +612,8 @@ conn dial(std::string_view network, std::string_view where, std::error_code& ec)
 }
 
 conn dial(std::string_view network, std::string_view where) {
-    std::error_code ec;
-    conn c = dial(network, where, ec);
-    if (ec) throw_dial(ec, network, where);
-    return c;
+    return or_throw([&](std::error_code& ec) { return dial(network, where, ec); },
+                    [&] { return dial_description(network, where); });
 }
 
 conn dial_timeout(std::string_view network, std::string_view where, std::chrono::nanoseconds timeout,
@@ -624,10 +622,8 @@ conn dial_timeout(std::string_view network, std::string_view where, std::chrono:
 }
 
 conn dial_timeout(std::string_view network, std::string_view where, std::chrono::nanoseconds timeout) {
-    std::error_code ec;
-    conn c = dial_timeout(network, where, timeout, ec);
-    if (ec) throw_dial(ec, network, where);
-    return c;
+    return or_throw([&](std::error_code& ec) { return dial_timeout(network, where, timeout, ec); },
+                    [&] { return dial_description(network, where); });
 }
 
 conn dial(const context& ctx, std::string_view network, std::string_view where, std::error_code& ec) noexcept {
@@ -635,10 +631,8 @@ conn dial(const context& ctx, std::string_view network, std::string_view where, 
 }
 
 conn dial(const context& ctx, std::string_view network, std::string_view where) {
-    std::error_code ec;
-    conn c = dial(ctx, network, where, ec);
-    if (ec) throw_dial(ec, network, where);
-    return c;
+    return or_throw([&](std::error_code& ec) { return dial(ctx, network, where, ec); },
+                    [&] { return dial_description(network, where); });
 }
 
 // ------------------------------------------------------------------ UDP
@@ -669,10 +663,7 @@ std::size_t packet_conn::read_from(void* data, std::size_t size, address& from, 
 }
 
 std::size_t packet_conn::read_from(void* data, std::size_t size, address& from) {
-    std::error_code ec;
-    const std::size_t n = read_from(data, size, from, ec);
-    if (ec) throw_op(ec, "read", socket_.get());
-    return n;
+    return or_throw_op("read", socket_.get(), [&](std::error_code& ec) { return read_from(data, size, from, ec); });
 }
 
 std::size_t packet_conn::write_to(const void* data, std::size_t size, const address& to, std::error_code& ec) noexcept {
@@ -688,10 +679,7 @@ std::size_t packet_conn::write_to(const void* data, std::size_t size, const addr
 }
 
 std::size_t packet_conn::write_to(const void* data, std::size_t size, const address& to) {
-    std::error_code ec;
-    const std::size_t n = write_to(data, size, to, ec);
-    if (ec) throw_op(ec, "write", socket_.get());
-    return n;
+    return or_throw_op("write", socket_.get(), [&](std::error_code& ec) { return write_to(data, size, to, ec); });
 }
 
 std::size_t packet_conn::read(void* data, std::size_t size, std::error_code& ec) noexcept {
@@ -706,10 +694,7 @@ std::size_t packet_conn::read(void* data, std::size_t size, std::error_code& ec)
 }
 
 std::size_t packet_conn::read(void* data, std::size_t size) {
-    std::error_code ec;
-    const std::size_t n = read(data, size, ec);
-    if (ec) throw_op(ec, "read", socket_.get());
-    return n;
+    return or_throw_op("read", socket_.get(), [&](std::error_code& ec) { return read(data, size, ec); });
 }
 
 std::size_t packet_conn::write(const void* data, std::size_t size, std::error_code& ec) noexcept {
@@ -724,18 +709,13 @@ std::size_t packet_conn::write(const void* data, std::size_t size, std::error_co
 }
 
 std::size_t packet_conn::write(const void* data, std::size_t size) {
-    std::error_code ec;
-    const std::size_t n = write(data, size, ec);
-    if (ec) throw_op(ec, "write", socket_.get());
-    return n;
+    return or_throw_op("write", socket_.get(), [&](std::error_code& ec) { return write(data, size, ec); });
 }
 
 void packet_conn::close(std::error_code& ec) noexcept { close_socket(socket_.get(), ec); }
 
 void packet_conn::close() {
-    std::error_code ec;
-    close(ec);
-    if (ec) throw_op(ec, "close", socket_.get());
+    or_throw_op("close", socket_.get(), [&](std::error_code& ec) { close(ec); });
 }
 
 void packet_conn::set_deadline(time_point t) { net::set_deadline(socket_.get(), 3, t); }
@@ -788,10 +768,8 @@ packet_conn listen_packet(std::string_view network, std::string_view where, std:
 }
 
 packet_conn listen_packet(std::string_view network, std::string_view where) {
-    std::error_code ec;
-    packet_conn c = listen_packet(network, where, ec);
-    if (ec) throw std::system_error(ec, "listen " + std::string(network) + " " + std::string(where));
-    return c;
+    return or_throw([&](std::error_code& ec) { return listen_packet(network, where, ec); },
+                    [&] { return "listen " + std::string(network) + " " + std::string(where); });
 }
 
 packet_conn dial_udp(std::string_view network, std::string_view where, std::error_code& ec) noexcept {
@@ -799,10 +777,8 @@ packet_conn dial_udp(std::string_view network, std::string_view where, std::erro
 }
 
 packet_conn dial_udp(std::string_view network, std::string_view where) {
-    std::error_code ec;
-    packet_conn c = dial_udp(network, where, ec);
-    if (ec) throw_dial(ec, network, where);
-    return c;
+    return or_throw([&](std::error_code& ec) { return dial_udp(network, where, ec); },
+                    [&] { return dial_description(network, where); });
 }
 
 }  // namespace goro::net
