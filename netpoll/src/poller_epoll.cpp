@@ -351,7 +351,9 @@ bool poll_prepare(poll_desc* pd, io_mode mode, std::error_code& ec) noexcept {
         return false;
     }
     poll_desc::direction& d = pd->dir(mode);
-    if (d.expired) {
+    // The clock too, not only the timer: a deadline set while no runtime ran
+    // (or in an earlier run) has no timer in this one.
+    if (d.expired || past(d.deadline_ns)) {
         ec = errc::timeout;
         return false;
     }
