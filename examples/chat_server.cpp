@@ -21,19 +21,19 @@
 // reads them back: everyone, the sender included, receives every line.
 //
 // The first line of stdout is the bound address. SIGINT or SIGTERM closes the
-// listener and every open connection, waits for their fibers, and exits 0.
+// listener and every open connection, waits for their fibers, stops the
+// broadcaster, and exits 0. The listening and the shutdown, shared by the
+// example servers, are in server.hpp.
 #include <algorithm>
-#include <csignal>
-#include <cstdio>
-#include <mutex>
+#include <cstddef>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <system_error>
 #include <vector>
 
 #include <goro/goro.hpp>
 
-using namespace std::chrono_literals;
+#include "server.hpp"  // the listen / accept / shut-down skeleton the example servers share
 
 namespace {
 
@@ -155,78 +155,13 @@ void handle_connection(goro::net::conn& c, chat_channels& chat) {
     writer.wait();     // it uses c, which dies with this frame's caller
 }
 
-// The open client connections, so that shutdown can close them: closing a
-// conn wakes the fiber blocked on it. A handler adds its conn when it starts
-// and removes it before destroying it, both under the lock, so close_all
-// never touches a dead conn.
-class conn_registry {
-public:
-    // False once shutdown has begun: the caller should just drop the conn.
-    bool add(goro::net::conn* c) {
-        std::lock_guard<goro::mutex> hold(lock_);
-        if (closing_) return false;
-        conns_.insert(c);
-        return true;
-    }
-    void remove(goro::net::conn* c) {
-        std::lock_guard<goro::mutex> hold(lock_);
-        conns_.erase(c);
-    }
-    void close_all() {
-        std::lock_guard<goro::mutex> hold(lock_);
-        closing_ = true;
-        for (goro::net::conn* c : conns_) {
-            std::error_code ignored;  // already closed by its handler: fine
-            c->close(ignored);
-        }
-    }
-
-private:
-    goro::mutex lock_;
-    std::unordered_set<goro::net::conn*> conns_;
-    bool closing_ = false;
-};
-
-bool parse_flags(int argc, char** argv, std::string& listen_address) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--listen" && i + 1 < argc) {
-            listen_address = argv[++i];
-        } else if (arg.starts_with("--listen=")) {
-            listen_address = arg.substr(9);
-        } else {
-            std::fprintf(stderr, "usage: %s [--listen HOST:PORT]\n", argv[0]);
-            return false;
-        }
-    }
-    return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string listen_address = "127.0.0.1:8000";
-    if (!parse_flags(argc, argv, listen_address)) return 2;
+    if (!example::parse_flags(argc, argv, listen_address)) return 2;
 
-    return goro::run([&]() -> int {
-        std::error_code ec;
-        goro::net::listener listener = goro::net::listen("tcp", listen_address, ec);
-        if (ec) {
-            std::fprintf(stderr, "chat_server: listen %s: %s\n", listen_address.c_str(), ec.message().c_str());
-            return 1;
-        }
-        std::printf("%s\n", listener.local_address().to_string().c_str());
-        std::fflush(stdout);  // whoever started us is waiting for this line
-
-        // A signal closes the listener, which ends the accept loop below.
-        auto signals = goro::make_chan<int>(1);
-        goro::signal_notify(signals, {SIGINT, SIGTERM});
-        goro::go([&] {
-            signals.recv();
-            std::error_code ignored;
-            listener.close(ignored);
-        });
-
+    return goro::run([&] {
         chat_channels chat;
         goro::wait_group broadcaster_done;
         broadcaster_done.add(1);
@@ -235,32 +170,13 @@ int main(int argc, char** argv) {
             broadcaster_done.done();
         });
 
-        conn_registry live;
-        goro::wait_group handlers;
-        for (;;) {
-            goro::net::conn c = listener.accept(ec);
-            if (ec == goro::net::errc::closed) break;
-            if (ec) {  // rare: accept already retries aborted connections and backs off on EMFILE
-                std::fprintf(stderr, "chat_server: accept: %s\n", ec.message().c_str());
-                goro::sleep_for(5ms);
-                continue;
-            }
-            handlers.add(1);
-            goro::go([&live, &handlers, &chat, c = std::move(c)]() mutable {
-                if (live.add(&c)) {
-                    handle_connection(c, chat);
-                    live.remove(&c);
-                }
-                c = goro::net::conn();  // close the socket now: nothing may outlive handlers.wait()
-                handlers.done();
-            });
-        }
-        // Every handler says goodbye through the broadcaster, so it runs
-        // until they are all gone; then closing messages stops it.
-        live.close_all();
-        handlers.wait();
+        const int status = example::serve_until_signal("chat_server", listen_address,
+                                                       [&chat](goro::net::conn& c) { handle_connection(c, chat); });
+
+        // Every handler says goodbye through the broadcaster, so it has run
+        // until they were all gone; now closing messages stops it.
         chat.messages.close();
         broadcaster_done.wait();
-        return 0;
+        return status;
     });
 }

@@ -14,12 +14,13 @@
 // order with one write (pipelining). A key with a deadline expires when it is
 // touched, or when a sweeper fiber finds it. SIGINT or SIGTERM closes the
 // listener and every connection, waits for their fibers and exits with 0.
+// The listening and the shutdown, shared by the example servers, are in
+// server.hpp.
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
 #include <climits>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,10 +30,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include <goro/goro.hpp>
+
+#include "server.hpp"  // the listen / accept / shut-down skeleton the example servers share
 
 using namespace std::chrono_literals;
 
@@ -638,106 +640,33 @@ void serve(goro::net::conn& conn, keyspace& db) {
     }
 }
 
-// The open connections, so shutdown can close them all.
-class connection_registry {
-public:
-    bool add(goro::net::conn* conn) {  // false once shutdown has begun
-        std::lock_guard hold(lock_);
-        if (closing_) return false;
-        open_.insert(conn);
-        return true;
-    }
-    void remove(goro::net::conn* conn) {
-        std::lock_guard hold(lock_);
-        open_.erase(conn);
-    }
-    void close_all() {  // each connection's fiber wakes up with its read failing
-        std::lock_guard hold(lock_);
-        closing_ = true;
-        std::error_code ignored;
-        for (goro::net::conn* conn : open_) conn->close(ignored);
-    }
-
-private:
-    goro::mutex lock_;
-    std::unordered_set<goro::net::conn*> open_;
-    bool closing_ = false;
-};
-
-void accept_loop(goro::net::listener& listener, keyspace& db, connection_registry& registry,
-                 goro::wait_group& fibers) {
-    for (;;) {
-        std::error_code ec;
-        goro::net::conn conn = listener.accept(ec);
-        if (ec == goro::net::errc::closed) return;  // shutting down
-        if (ec) {
-            std::fprintf(stderr, "kv_server: accept: %s\n", ec.message().c_str());
-            goro::sleep_for(10ms);
-            continue;
-        }
-        fibers.add(1);  // while this fiber is counted too, so the count cannot be zero here
-        goro::go([&db, &registry, &fibers, conn = std::move(conn)]() mutable {
-            if (registry.add(&conn)) {
-                try {
-                    serve(conn, db);
-                } catch (const std::bad_alloc&) {  // a huge request or value: drop this client, not the server
-                    std::fprintf(stderr, "kv_server: out of memory, closing a connection\n");
-                }
-                registry.remove(&conn);
-            }
-            std::error_code ignored;
-            conn.close(ignored);
-            fibers.done();
-        });
-    }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string listen_address = "127.0.0.1:6379";
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--listen" && i + 1 < argc) {
-            listen_address = argv[++i];
-        } else {
-            std::fprintf(stderr, "usage: %s [--listen HOST:PORT]  (default 127.0.0.1:6379; port 0 picks one)\n", argv[0]);
-            return 2;
-        }
-    }
-    return goro::run([&] {
-        std::error_code ec;
-        goro::net::listener listener = goro::net::listen("tcp", listen_address, ec);
-        if (ec) {
-            std::fprintf(stderr, "kv_server: listen %s: %s\n", listen_address.c_str(), ec.message().c_str());
-            return 1;
-        }
-        std::printf("%s\n", listener.local_address().to_string().c_str());  // the first line: where to connect
-        std::fflush(stdout);
-        auto signals = goro::make_chan<int>(1);
-        goro::signal_notify(signals, {SIGINT, SIGTERM});
+    if (!example::parse_flags(argc, argv, listen_address)) return 2;
 
+    return goro::run([&] {
         keyspace db;
-        connection_registry registry;
-        goro::wait_group fibers;
         auto stop_sweeping = goro::make_chan<int>();
-        fibers.add(2);
-        goro::go([&] {
-            accept_loop(listener, db, registry, fibers);
-            fibers.done();
-        });
+        goro::wait_group sweeper;
+        sweeper.add(1);
         goro::go([&] {  // drops the expired keys nobody asks for
             auto tick = goro::tick(100ms);
             while (goro::select(goro::recv(tick), goro::recv(stop_sweeping)) == 0) db.sweep_expired(1024);
-            fibers.done();
+            sweeper.done();
         });
 
-        const int signal = signals.recv().value_or(0);
-        std::fprintf(stderr, "kv_server: signal %d, shutting down\n", signal);
-        listener.close(ec);
+        const int status = example::serve_until_signal("kv_server", listen_address, [&db](goro::net::conn& conn) {
+            try {
+                serve(conn, db);
+            } catch (const std::bad_alloc&) {  // a huge request or value: drop this client, not the server
+                std::fprintf(stderr, "kv_server: out of memory, closing a connection\n");
+            }
+        });
+
         stop_sweeping.close();
-        registry.close_all();
-        fibers.wait();
-        return 0;
+        sweeper.wait();
+        return status;
     });
 }

@@ -8,65 +8,7 @@
 #   tests/e2e/chat_server_test.sh build/examples/chat_server
 set -euo pipefail
 
-server_bin=${1:?usage: $0 path/to/chat_server}
-work=$(mktemp -d)
-server_pid=
-
-# TERM, not KILL: the server and the clients run under timeout, which passes
-# TERM on (and KILLs a server that ignores it 5 s later); killing timeout
-# itself would leave its child running.
-cleanup() {
-    local pids
-    pids=$(jobs -p)
-    if [[ -n $pids ]]; then kill -TERM $pids 2>/dev/null || true; fi
-    { wait; } 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    if [[ -s $work/server.err ]]; then
-        echo "--- server stderr:" >&2
-        cat "$work/server.err" >&2
-    fi
-    exit 1
-}
-
-# expect_same NAME EXPECTED_FILE GOT_FILE
-expect_same() {
-    if ! cmp -s "$2" "$3"; then
-        echo "--- expected ($1):" >&2
-        cat -A "$2" >&2
-        echo "--- got ($1):" >&2
-        cat -A "$3" >&2
-        fail "$1: output differs"
-    fi
-}
-
-# The server runs under timeout: SIGTERM sent to timeout reaches the server,
-# and a server that ignores it is killed 5 s later (exit status 137).
-start_server() {
-    timeout -k 5 300 "$server_bin" --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
-    server_pid=$!
-    local i
-    for i in $(seq 100); do
-        if IFS= read -r address <"$work/server.out"; then break; fi  # fails until a whole line is there
-        kill -0 "$server_pid" 2>/dev/null || fail "server exited before printing its address"
-        sleep 0.05
-    done
-    [[ ${address:-} =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "first stdout line: expected 127.0.0.1:PORT, got '${address:-}'"
-    host=${address%:*}
-    port=${address##*:}
-}
-
-stop_server() {
-    kill -TERM "$server_pid"
-    local status=0
-    wait "$server_pid" || status=$?
-    server_pid=
-    [[ $status -eq 0 ]] || fail "after SIGTERM: expected exit status 0, got $status (124/137: it did not exit within 5 s)"
-}
+source "$(dirname "$0")/lib.sh"
 
 # wait_for CLIENT LINE: until the client's transcript has that exact line.
 wait_for() {
@@ -128,7 +70,6 @@ finished() {
 }
 
 start_server
-echo "chat_server listening on $address"
 
 start_client A
 a=${client_address[A]}

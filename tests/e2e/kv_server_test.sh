@@ -14,11 +14,7 @@
 # and timeout; installs nothing. Exits non-zero if any check fails.
 set -uo pipefail
 
-if [[ $# -ne 1 || ! -x $1 ]]; then
-    echo "usage: $0 path/to/kv_server" >&2
-    exit 2
-fi
-kv_bin=$1
+source "$(dirname "$0")/lib.sh"
 for tool in redis-cli redis-benchmark nc timeout; do
     if ! command -v "$tool" >/dev/null; then
         echo "kv_server_test: $tool is not installed (Debian: redis-tools, netcat-openbsd, coreutils)" >&2
@@ -26,23 +22,13 @@ for tool in redis-cli redis-benchmark nc timeout; do
     fi
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/kv_server_test.XXXXXX")
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 passed=0
 failed=0
 pass() { passed=$((passed + 1)); }
-# fail NAME EXPECTED GOT. Text with control characters other than newlines
+# fail_check NAME EXPECTED GOT: counts a failed check and goes on (fail, from
+# lib.sh, stops the test). Text with control characters other than newlines
 # (raw protocol) is shown escaped: $'+OK\r\n'.
-fail() {
+fail_check() {
     failed=$((failed + 1))
     printf 'FAIL: %s\n  expected: %s\n  got:      %s\n' "$1" "$(show "$2")" "$(show "$3")"
 }
@@ -51,49 +37,17 @@ show() {
     if [[ $without_newlines =~ [[:cntrl:]] ]]; then printf '%q' "$1"; else printf '%s' "${1//$'\n'/$'\n'            }"; fi
 }
 check() {  # check NAME EXPECTED GOT
-    if [[ $2 == "$3" ]]; then pass; else fail "$@"; fi
+    if [[ $2 == "$3" ]]; then pass; else fail_check "$@"; fi
 }
 
-# start_kv NAME: starts kv_server on a free port; sets kv_pid and kv_port.
-start_kv() {
-    "$kv_bin" --listen 127.0.0.1:0 >"$work/$1.out" 2>"$work/$1.err" &
-    kv_pid=$!
-    pids+=("$kv_pid")
-    local address="" _
-    for _ in $(seq 100); do  # up to 5 s for the first line
-        if [[ -s $work/$1.out ]] && IFS= read -r address <"$work/$1.out"; then break; fi
-        kill -0 "$kv_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    if [[ ! $address =~ ^127\.0\.0\.1:[0-9]+$ ]]; then
-        fail "$1: first line of stdout is the bound address" "127.0.0.1:<port>" "$address"
-        sed 's/^/  kv_server stderr: /' "$work/$1.err"
-        echo "kv_server_test: $passed passed, $failed failed (stopped early: kv_server did not start)"
-        exit 1
-    fi
-    kv_port=${address##*:}
-}
-
-# stop_kv SIGNAL NAME: the server must exit with status 0 within 5 s.
+# stop_kv SIGNAL LABEL: stop_server SIGNAL, and nothing alarming on its stderr.
 stop_kv() {
-    kill -"$1" "$kv_pid"
-    local _
-    for _ in $(seq 50); do
-        kill -0 "$kv_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$kv_pid" 2>/dev/null; then
-        fail "$2: exits within 5 s of SIG$1" "exited" "still running"
-        return
-    fi
-    wait "$kv_pid"
-    local status=$?
-    check "$2: exit status after SIG$1" 0 "$status"
+    stop_server "$1"
     # A sanitizer build may report and still exit 0 (UBSan, by default).
     local reports
-    reports=$(grep -E 'runtime error:|Sanitizer|panic|fatal error' "$work/$2.err")
+    reports=$(grep -E 'runtime error:|Sanitizer|panic|fatal error' "$server_err")
     check "$2: no sanitizer report, panic or fatal error on stderr" "" "$reports"
-    if [[ $status -ne 0 || -n $reports ]]; then sed 's/^/  kv_server stderr: /' "$work/$2.err"; fi
+    if [[ -n $reports ]]; then sed 's/^/  kv_server stderr: /' "$server_err"; fi
 }
 
 cli() {  # cli PORT ARGS...: one command, formatted replies ("(integer) 1", "(nil)")
@@ -116,10 +70,9 @@ send_and_wait() {
     echo .
     return $status
 }
-still_up() { check "$1: server still answers PING afterwards" "PONG" "$(cli "$kv_port" PING)"; }
+still_up() { check "$1: server still answers PING afterwards" "PONG" "$(cli "$port" PING)"; }
 
-start_kv kv
-echo "kv_server listening on 127.0.0.1:$kv_port"
+start_server kv
 
 # ---------------------------------------------------------------- same replies as Redis
 
@@ -286,14 +239,12 @@ else
     redis_port=$(free_port)
     redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --daemonize no \
         --dir "$work" >"$work/redis.log" 2>&1 &
-    redis_pid=$!
-    pids+=("$redis_pid")
     for _ in $(seq 100); do
         [[ $(timeout 1 redis-cli -p "$redis_port" PING 2>/dev/null) == PONG ]] && break
         sleep 0.05
     done
     if [[ $(timeout 1 redis-cli -p "$redis_port" PING 2>/dev/null) != PONG ]]; then
-        fail "redis-server starts on port $redis_port" "PONG" "$(tail -5 "$work/redis.log")"
+        fail_check "redis-server starts on port $redis_port" "PONG" "$(tail -5 "$work/redis.log")"
     else
         echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$redis_port"
         compared=0
@@ -303,7 +254,7 @@ else
                 continue
             fi
             expected=$(printf '%s\n' "$line" | timeout 10 redis-cli --no-raw -p "$redis_port" 2>&1)
-            got=$(printf '%s\n' "$line" | timeout 10 redis-cli --no-raw -p "$kv_port" 2>&1)
+            got=$(printf '%s\n' "$line" | timeout 10 redis-cli --no-raw -p "$port" 2>&1)
             if [[ $line =~ ^P?TTL && $expected =~ ^\(integer\)\ ([0-9]+)$ ]]; then
                 e=${BASH_REMATCH[1]}
                 slack=$([[ $line == PTTL* ]] && echo 2000 || echo 1)
@@ -320,12 +271,12 @@ fi
 
 # ---------------------------------------------------------------- protocol, against kv_server
 
-cli "$kv_port" FLUSHALL >/dev/null
+cli "$port" FLUSHALL >/dev/null
 
 # COMMAND (DOCS) is answered with an empty array, CONFIG GET save with a pair.
-check "COMMAND DOCS is an empty array" "(empty array)" "$(cli "$kv_port" COMMAND DOCS)"
-check "COMMAND is an empty array" "(empty array)" "$(cli "$kv_port" COMMAND)"
-check "CONFIG GET save" $'1) "save"\n2) ""' "$(cli "$kv_port" CONFIG GET save)"
+check "COMMAND DOCS is an empty array" "(empty array)" "$(cli "$port" COMMAND DOCS)"
+check "COMMAND is an empty array" "(empty array)" "$(cli "$port" COMMAND)"
+check "CONFIG GET save" $'1) "save"\n2) ""' "$(cli "$port" CONFIG GET save)"
 
 # Pipelining: 100 commands in one write, 100 replies in order.
 request="" expected=""
@@ -333,7 +284,7 @@ for i in $(seq 100); do
     request+=$'*2\r\n$4\r\nINCR\r\n$4\r\npipe\r\n'
     expected+=":$i"$'\r\n'
 done
-check "100 pipelined INCRs" "$expected." "$(send "$kv_port" "$request")"
+check "100 pipelined INCRs" "$expected." "$(send "$port" "$request")"
 
 # A longer pipeline, mixing SET and GET, that spans many reads.
 request="" expected=""
@@ -341,47 +292,47 @@ for i in $(seq 5000); do
     request+="*3"$'\r\n$3\r\nSET\r\n$'"${#i}"$'\r\n'"$i"$'\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$'"${#i}"$'\r\n'"$i"$'\r\n'
     expected+=$'+OK\r\n$5\r\nvalue\r\n'
 done
-got=$(send "$kv_port" "$request")
+got=$(send "$port" "$request")
 if [[ $got == "$expected." ]]; then
     pass
 else
-    fail "5000 pipelined SET+GET pairs (${#request} bytes): replies" "5000 +OK and 5000 \$5 lines" \
+    fail_check "5000 pipelined SET+GET pairs (${#request} bytes): replies" "5000 +OK and 5000 \$5 lines" \
         "$(grep -c '^+OK' <<<"$got") +OK and $(grep -c '^\$5' <<<"$got") \$5 lines in ${#got} bytes"
 fi
-check "DBSIZE after the long pipeline" "(integer) 5001" "$(cli "$kv_port" DBSIZE)"
+check "DBSIZE after the long pipeline" "(integer) 5001" "$(cli "$port" DBSIZE)"
 
 # A command split across writes, in the headers and in a bulk string.
 got=$({ printf '*3\r\n$3\r\nSET\r\n$5\r\nsp'; sleep 0.2; printf 'lit\r\n$5\r\nhel'; sleep 0.2; printf 'lo\r\n*2\r\n$3\r\nG'
-        sleep 0.2; printf 'ET\r\n$5\r\nsplit\r'; sleep 0.2; printf '\n'; } | timeout 10 nc -N 127.0.0.1 "$kv_port"; echo .)
+        sleep 0.2; printf 'ET\r\n$5\r\nsplit\r'; sleep 0.2; printf '\n'; } | timeout 10 nc -N 127.0.0.1 "$port"; echo .)
 check "a command split across writes" $'+OK\r\n$5\r\nhello\r\n.' "$got"
 
 # Inline commands, as typed into telnet or nc.
 check "inline commands" $'+PONG\r\n+OK\r\n$11\r\nhello world\r\n$3\r\naAb\r\n$2\r\nhi\r\n+PONG\r\n.' \
-    "$(send "$kv_port" $'PING\r\nSET greeting "hello world"\r\nGET greeting\r\nECHO "a\\x41b"\r\n\r\n\n  echo  \'hi\'  \nping\n')"
+    "$(send "$port" $'PING\r\nSET greeting "hello world"\r\nGET greeting\r\nECHO "a\\x41b"\r\n\r\n\n  echo  \'hi\'  \nping\n')"
 check "inline unknown command" $'-ERR unknown command \'nosuch\', with args beginning with: \'a\' \'b c\' \r\n.' \
-    "$(send "$kv_port" $'nosuch a "b c"\r\n')"
+    "$(send "$port" $'nosuch a "b c"\r\n')"
 
 # A 1 MB value, set with redis-cli -x (bulk string arrives over many reads).
 head -c 1000000 /dev/zero | tr '\0' 'x' >"$work/big"
-check "SET a 1 MB value" "OK" "$(timeout 10 redis-cli -p "$kv_port" -x SET big <"$work/big" 2>&1)"
-check "GET a 1 MB value" "1000001" "$(timeout 10 redis-cli -p "$kv_port" GET big | wc -c)"
-check "QUIT says OK and closes" $'+OK\r\n.' "$(send_and_wait "$kv_port" $'QUIT\r\nPING\r\n')"
+check "SET a 1 MB value" "OK" "$(timeout 10 redis-cli -p "$port" -x SET big <"$work/big" 2>&1)"
+check "GET a 1 MB value" "1000001" "$(timeout 10 redis-cli -p "$port" GET big | wc -c)"
+check "QUIT says OK and closes" $'+OK\r\n.' "$(send_and_wait "$port" $'QUIT\r\nPING\r\n')"
 
 # Unknown commands and wrong arity are ordinary errors: the connection stays.
 check "unknown command, then the connection goes on" \
     $'-ERR unknown command \'foo\', with args beginning with: \'bar\' \r\n+PONG\r\n.' \
-    "$(send "$kv_port" $'*2\r\n$3\r\nfoo\r\n$3\r\nbar\r\n*1\r\n$4\r\nPING\r\n')"
+    "$(send "$port" $'*2\r\n$3\r\nfoo\r\n$3\r\nbar\r\n*1\r\n$4\r\nPING\r\n')"
 check "wrong number of arguments" $'-ERR wrong number of arguments for \'get\' command\r\n.' \
-    "$(send "$kv_port" $'*1\r\n$3\r\nGET\r\n')"
+    "$(send "$port" $'*1\r\n$3\r\nGET\r\n')"
 
 # Malformed frames: an -ERR Protocol error reply, then the server closes that
 # connection (replies to the commands before it still arrive first).
 malformed() {  # malformed NAME BYTES EXPECTED_REPLY
     local got status
-    got=$(send_and_wait "$kv_port" "$2")
+    got=$(send_and_wait "$port" "$2")
     status=$?
     check "$1: reply" "$3." "$got"
-    if [[ $status -eq 124 ]]; then fail "$1: the server closes the connection" "closed" "still open after 3 s"; else pass; fi
+    if [[ $status -eq 124 ]]; then fail_check "$1: the server closes the connection" "closed" "still open after 3 s"; else pass; fi
     still_up "$1"
 }
 malformed "multibulk count too large (*99999999999)" $'*99999999999\r\n' \
@@ -403,28 +354,28 @@ malformed "bulk header over 64 KB" $'*1\r\n$'"$(head -c 70000 /dev/zero | tr '\0
 
 # ---------------------------------------------------------------- redis-benchmark, shutdown
 
-bench=$(timeout 60 redis-benchmark -p "$kv_port" -t set,get -n 2000 -c 10 -q 2>&1 | tr '\r' '\n')
+bench=$(timeout 60 redis-benchmark -p "$port" -t set,get -n 2000 -c 10 -q 2>&1 | tr '\r' '\n')
 status=$?
 if [[ $status -eq 0 && $bench == *"SET: "*"requests per second"* && $bench == *"GET: "*"requests per second"* &&
       $bench != *WARNING* && $bench != *ERROR* ]]; then
     pass
     grep 'requests per second' <<<"$bench" | sed 's/^/  redis-benchmark: /'
 else
-    fail "redis-benchmark -t set,get -n 2000 -c 10 completes" "SET and GET results, no warnings" "$bench"
+    fail_check "redis-benchmark -t set,get -n 2000 -c 10 completes" "SET and GET results, no warnings" "$bench"
 fi
 
 # Shutdown must not wait for clients to leave: two stay connected, idle, and
 # one stops half-way through a command when the signal comes.
-exec {idle1}<>"/dev/tcp/127.0.0.1/$kv_port" {idle2}<>"/dev/tcp/127.0.0.1/$kv_port"
-exec {partial}<>"/dev/tcp/127.0.0.1/$kv_port"
+exec {idle1}<>"/dev/tcp/127.0.0.1/$port" {idle2}<>"/dev/tcp/127.0.0.1/$port"
+exec {partial}<>"/dev/tcp/127.0.0.1/$port"
 printf '*2\r\n$3\r\nGET\r\n' >&"$partial"
 sleep 0.3
 stop_kv TERM kv
 exec {idle1}>&- {idle2}>&- {partial}>&-
 
-start_kv kv-sigint
-check "a second server answers" "PONG" "$(cli "$kv_port" PING)"
-exec {idle1}<>"/dev/tcp/127.0.0.1/$kv_port"
+start_server kv-sigint
+check "a second server answers" "PONG" "$(cli "$port" PING)"
+exec {idle1}<>"/dev/tcp/127.0.0.1/$port"
 sleep 0.2
 stop_kv INT kv-sigint
 exec {idle1}>&-

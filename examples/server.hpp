@@ -1,0 +1,166 @@
+// server.hpp: what the example TCP servers (echo_server, http_hello,
+// chat_server, kv_server) share, so that each of them holds only what makes
+// it different: how it talks to one client.
+//
+// The skeleton is Go's
+//
+//     ln, _ := net.Listen("tcp", addr)
+//     for { conn, err := ln.Accept(); ...; go handle(conn) }
+//
+// plus a clean shutdown: SIGINT or SIGTERM closes the listener and every open
+// connection, waits for the connection fibers, and the process exits 0.
+//
+//   example::server_main(name, default_listen, argc, argv, handle)
+//       the whole of main: flags, goro::run, serve_until_signal
+//   example::serve_until_signal(name, listen_address, handle)
+//       inside a fiber: listen, accept, handle(conn) in a fiber of its own
+//       for each client; returns the exit status once a signal has stopped it
+//   example::parse_flags(argc, argv, listen_address)
+//       [--listen HOST:PORT]; false (after a usage message) on anything else
+//
+// A server that needs fibers of its own beside the connections (the chat
+// broadcaster, the kv sweeper) writes its main with goro::run, starts them,
+// calls serve_until_signal and stops them when it returns.
+//
+// The first line of stdout is the bound address ("127.0.0.1:40123"), so
+// whoever started the server with port 0 learns which port it got.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_set>
+#include <utility>
+
+#include <goro/goro.hpp>
+
+namespace example {
+
+// [--listen HOST:PORT] or [--listen=HOST:PORT]; listen_address comes in
+// holding the default. False, after a usage message on stderr, for any other
+// argument: the caller should exit with status 2.
+inline bool parse_flags(int argc, char** argv, std::string& listen_address) {
+    const std::string default_address = listen_address;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--listen" && i + 1 < argc) {
+            listen_address = argv[++i];
+        } else if (arg.starts_with("--listen=")) {
+            listen_address = arg.substr(9);
+        } else {
+            std::fprintf(stderr, "usage: %s [--listen HOST:PORT]  (default %s; port 0 picks a free port)\n", argv[0],
+                         default_address.c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
+// The open client connections, so that shutdown can close them: closing a
+// conn wakes the fiber blocked on it. A connection's fiber adds its conn when
+// it starts and removes it before destroying it, both under the lock, so
+// close_all never touches a dead conn.
+class conn_registry {
+public:
+    // False once shutdown has begun: the caller should just drop the conn.
+    bool add(goro::net::conn* c) {
+        std::lock_guard<goro::mutex> hold(lock_);
+        if (closing_) return false;
+        conns_.insert(c);
+        return true;
+    }
+    void remove(goro::net::conn* c) {
+        std::lock_guard<goro::mutex> hold(lock_);
+        conns_.erase(c);
+    }
+    void close_all() {
+        std::lock_guard<goro::mutex> hold(lock_);
+        closing_ = true;
+        for (goro::net::conn* c : conns_) {
+            std::error_code ignored;  // already closed by its handler: fine
+            c->close(ignored);
+        }
+    }
+
+private:
+    goro::mutex lock_;
+    std::unordered_set<goro::net::conn*> conns_;
+    bool closing_ = false;
+};
+
+// Listens on listen_address and runs handle(conn) (conn is a
+// goro::net::conn&) in a new fiber for each client, until SIGINT or SIGTERM.
+// Then closes every connection still open, which makes its handler's
+// blocked read or write fail, waits for the handlers to return and returns
+// 0. Returns 1 if it cannot listen. Call it from a fiber; name prefixes the
+// messages on stderr.
+template <class Handler>
+int serve_until_signal(const char* name, const std::string& listen_address, Handler handle) {
+    using namespace std::chrono_literals;
+    std::error_code ec;
+    goro::net::listener listener = goro::net::listen("tcp", listen_address, ec);
+    if (ec) {
+        std::fprintf(stderr, "%s: listen %s: %s\n", name, listen_address.c_str(), ec.message().c_str());
+        return 1;
+    }
+    std::printf("%s\n", listener.local_address().to_string().c_str());
+    std::fflush(stdout);  // whoever started us is waiting for this line
+
+    // A signal closes the listener, which ends the accept loop below.
+    auto signals = goro::make_chan<int>(1);
+    goro::signal_notify(signals, {SIGINT, SIGTERM});
+    goro::wait_group watcher;  // the listener must outlive the fiber that closes it
+    watcher.add(1);
+    goro::go([&] {
+        const int signal = signals.recv().value_or(0);
+        std::fprintf(stderr, "%s: signal %d, shutting down\n", name, signal);
+        std::error_code ignored;
+        listener.close(ignored);
+        watcher.done();
+    });
+
+    conn_registry live;
+    goro::wait_group handlers;
+    for (;;) {
+        goro::net::conn c = listener.accept(ec);
+        if (ec == goro::net::errc::closed) break;
+        if (ec) {  // rare: accept already retries aborted connections and backs off on EMFILE
+            std::fprintf(stderr, "%s: accept: %s\n", name, ec.message().c_str());
+            goro::sleep_for(5ms);
+            continue;
+        }
+        handlers.add(1);
+        goro::go([&live, &handlers, &handle, c = std::move(c)]() mutable {
+            if (live.add(&c)) {
+                handle(c);
+                live.remove(&c);
+            }
+            c = goro::net::conn();  // close the socket now: nothing may outlive handlers.wait()
+            handlers.done();
+        });
+    }
+    watcher.wait();
+    live.close_all();
+    handlers.wait();
+    return 0;
+}
+
+// The whole main of a server whose connections need nothing else running:
+//
+//     int main(int argc, char** argv) {
+//         return example::server_main("echo_server", "127.0.0.1:7000", argc, argv, echo);
+//     }
+//
+// Exit status: 0 after a signal, 1 if it cannot listen, 2 for bad flags.
+template <class Handler>
+int server_main(const char* name, std::string_view default_listen, int argc, char** argv, Handler handle) {
+    std::string listen_address(default_listen);
+    if (!parse_flags(argc, argv, listen_address)) return 2;
+    return goro::run([&] { return serve_until_signal(name, listen_address, handle); });
+}
+
+}  // namespace example
