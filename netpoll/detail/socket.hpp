@@ -65,7 +65,6 @@ private:
     static constexpr std::uint32_t one_ref = 2;
     void destroy() noexcept;
     std::atomic<std::uint32_t> refs_{one_ref};  // the owner's reference
-    std::atomic<bool> destroyed_{false};
 };
 
 // A call's reference on a socket (see above).

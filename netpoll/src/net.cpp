@@ -51,7 +51,6 @@ void socket::destroy() noexcept {
     poll_release(pd);
     ::close(fd);
     if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
-    destroyed_.store(true, std::memory_order_release);
 }
 
 const char* socket::network() const noexcept {
