@@ -50,6 +50,8 @@ constexpr std::uint64_t pointer_mask = (std::uint64_t{1} << sequence_shift) - 1;
 constexpr int plain_thread_slice_ms = 50;  // how often a plain thread re-checks close and deadlines
 constexpr std::size_t chunk_size = 64;
 
+fiber* take_waiter(poll_desc::direction& d) noexcept;
+
 class epoll_poller final : public rt::io_poller {
 public:
     epoll_poller() {
@@ -122,11 +124,7 @@ public:
             for (std::size_t i = 0; i < chunk_size; ++i) {
                 poll_desc& pd = chunk[i];
                 std::lock_guard<spinlock> pg(pd.lock);
-                for (auto& d : pd.dirs)
-                    if (d.waiter) {
-                        d.waiter = nullptr;
-                        waiting_fibers.fetch_sub(1, std::memory_order_seq_cst);
-                    }
+                for (auto& d : pd.dirs) (void)take_waiter(d);  // abandoned: not readied
             }
     }
 
@@ -176,15 +174,6 @@ epoll_poller* the_poller() {
     return poller;
 }
 
-void epoll_poller::take_ready(poll_desc::direction& d, fiber** out, int& readied) noexcept {
-    d.ready = true;
-    if (fiber* w = d.waiter) {
-        d.waiter = nullptr;
-        the_poller()->waiting_fibers.fetch_sub(1, std::memory_order_seq_cst);
-        out[readied++] = w;
-    }
-}
-
 // Takes d's waiter (pd->lock held); the caller readies it after unlocking.
 fiber* take_waiter(poll_desc::direction& d) noexcept {
     fiber* w = d.waiter;
@@ -193,6 +182,11 @@ fiber* take_waiter(poll_desc::direction& d) noexcept {
         the_poller()->waiting_fibers.fetch_sub(1, std::memory_order_seq_cst);
     }
     return w;
+}
+
+void epoll_poller::take_ready(poll_desc::direction& d, fiber** out, int& readied) noexcept {
+    d.ready = true;
+    if (fiber* w = take_waiter(d)) out[readied++] = w;
 }
 
 void deadline_fired(rt::timer_node* node) {
@@ -214,21 +208,30 @@ std::uint64_t event_word(poll_desc* pd) noexcept {
 
 bool past(std::int64_t deadline_ns) noexcept { return deadline_ns != 0 && deadline_ns <= rt::steady_now_ns(); }
 
+// With pd->lock held: false, with errc::closed or errc::timeout, when a call
+// in this direction must fail rather than try or wait. The clock is read
+// too, not only the timer's flag: a deadline set while no runtime ran (or in
+// an earlier run) has no timer in this one.
+bool usable_locked(poll_desc* pd, poll_desc::direction& d, std::error_code& ec) noexcept {
+    if (pd->closing) {
+        ec = errc::closed;
+        return false;
+    }
+    if (d.expired || past(d.deadline_ns)) {
+        ec = errc::timeout;
+        return false;
+    }
+    return true;
+}
+
 // A plain thread waits with poll(2), in slices.
 bool wait_as_thread(poll_desc* pd, io_mode mode, std::error_code& ec) noexcept {
     for (;;) {
         std::int64_t deadline;
         {
             std::lock_guard<spinlock> g(pd->lock);
-            if (pd->closing) {
-                ec = errc::closed;
-                return false;
-            }
             poll_desc::direction& d = pd->dir(mode);
-            if (d.expired || past(d.deadline_ns)) {
-                ec = errc::timeout;
-                return false;
-            }
+            if (!usable_locked(pd, d, ec)) return false;
             if (d.ready) {
                 d.ready = false;
                 return true;
@@ -346,17 +349,8 @@ void poll_evict(poll_desc* pd) noexcept {
 
 bool poll_prepare(poll_desc* pd, io_mode mode, std::error_code& ec) noexcept {
     std::lock_guard<spinlock> g(pd->lock);
-    if (pd->closing) {
-        ec = errc::closed;
-        return false;
-    }
     poll_desc::direction& d = pd->dir(mode);
-    // The clock too, not only the timer: a deadline set while no runtime ran
-    // (or in an earlier run) has no timer in this one.
-    if (d.expired || past(d.deadline_ns)) {
-        ec = errc::timeout;
-        return false;
-    }
+    if (!usable_locked(pd, d, ec)) return false;
     // Readiness seen before this point is readiness the coming system call
     // sees for itself; forgetting it spares a wasted call after EAGAIN.
     d.ready = false;
@@ -368,14 +362,8 @@ bool poll_wait(poll_desc* pd, io_mode mode, std::error_code& ec) noexcept {
     pd->lock.lock();
     for (;;) {
         poll_desc::direction& d = pd->dir(mode);
-        if (pd->closing) {
+        if (!usable_locked(pd, d, ec)) {
             pd->lock.unlock();
-            ec = errc::closed;
-            return false;
-        }
-        if (d.expired) {
-            pd->lock.unlock();
-            ec = errc::timeout;
             return false;
         }
         if (d.ready) {
