@@ -74,10 +74,14 @@ expect_same() {
 #
 # The server runs under timeout: a signal sent to timeout reaches the server,
 # and a server that ignores it is killed 5 s later (exit status 137).
+# --foreground, because without it timeout follows the signal with a SIGCONT
+# to the server; arriving late, that SIGCONT cancels the SIGSTOP by which
+# LeakSanitizer's exit-time check stops the process, and the check waits for
+# that stop forever.
 start_server() {
     local label=${1:-server} i
     server_err=$work/$label.err
-    timeout -k 5 300 "$server_bin" --listen 127.0.0.1:0 >"$work/$label.out" 2>"$server_err" &
+    timeout --foreground -k 5 300 "$server_bin" --listen 127.0.0.1:0 >"$work/$label.out" 2>"$server_err" &
     server_pid=$!
     address=
     for i in $(seq 100); do
