@@ -6,7 +6,7 @@
 //     worker's ring, or the global queue.
 //   - run_queue: the owning worker alone pushes (writes tail, and runnext);
 //     the owner and thieves pop by CAS on head, and take runnext by CAS.
-//   - The global queue (moodycamel ConcurrentQueue) takes overflow from full
+//   - The global queue (global_queue.hpp) takes overflow from full
 //     rings and every fiber made runnable by a plain thread; each worker
 //     looks there first once every 61 schedules so it cannot starve.
 //   - Idle workers are on `idle_list` (guarded by idle_lock); `idle_count`
@@ -28,10 +28,9 @@
 #include <thread>
 #include <vector>
 
-#include <concurrentqueue/concurrentqueue.h>
-
 #include "runtime/detail/context_switch.hpp"
 #include "runtime/detail/fiber.hpp"
+#include "runtime/detail/global_queue.hpp"
 #include "runtime/detail/stack.hpp"
 #include "runtime/detail/timer.hpp"
 
@@ -125,7 +124,7 @@ struct scheduler {
     const std::uint64_t run_id;  // distinct for every goro::run in the process
     std::vector<std::unique_ptr<worker>> workers;
     stack_pool stacks;
-    moodycamel::ConcurrentQueue<fiber*> global_queue;
+    global_run_queue global_queue;
 
     alignas(64) std::atomic<int> spinning_count{0};
     alignas(64) std::atomic<int> idle_count{0};
