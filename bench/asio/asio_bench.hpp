@@ -1,0 +1,102 @@
+// asio_bench.hpp: what the C++20-coroutine versions of the bench workloads
+// share, on standalone Asio (Debian's libasio-dev 1.22).
+//
+// Tasks are C++20 stackless coroutines (asio::awaitable) started with
+// asio::co_spawn. They run on one asio::io_context that BENCH_WORKERS
+// threads (default 2) run: the pattern Asio's documentation gives for an
+// io_context on several threads, with the concurrency hint telling it how
+// many. Every thread takes handlers from the context's one shared queue;
+// there is no per-thread queue and no work stealing.
+//
+// Go's channels are asio::experimental::concurrent_channel (a mutex inside;
+// capacity 0 is an unbuffered, rendezvous channel). Operations complete with
+// asio::as_tuple(asio::use_awaitable), so a closed channel is an error code,
+// not an exception.
+#pragma once
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/concurrent_channel.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace asio_bench {
+
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto nothrow_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+
+template <class T>
+using channel = asio::experimental::concurrent_channel<void(asio::error_code, T)>;
+
+inline int workers() {
+    const char* v = std::getenv("BENCH_WORKERS");
+    const int n = v ? std::atoi(v) : 2;
+    return n > 0 ? n : 2;
+}
+
+// Go's sync.WaitGroup for coroutines: add, done from each task, and one
+// co_await wait(), which a channel of capacity 1 wakes.
+class wait_group {
+public:
+    explicit wait_group(asio::any_io_executor ex) : zero_(ex, 1) {}
+    void add(long n) { count_.fetch_add(n, std::memory_order_relaxed); }
+    void done() {
+        if (count_.fetch_sub(1, std::memory_order_acq_rel) == 1) zero_.try_send(asio::error_code{}, 0);
+    }
+    awaitable<void> wait() {
+        if (count_.load(std::memory_order_acquire) == 0) co_return;
+        co_await zero_.async_receive(nothrow_awaitable);
+    }
+
+private:
+    std::atomic<long> count_{0};
+    channel<int> zero_;
+};
+
+// Runs the coroutine main_task() on an io_context that workers() threads
+// run, and returns once every coroutine has finished. main_task sets the
+// exit status through its reference argument.
+template <class MainTask>
+int run(MainTask main_task) {
+    const int n = workers();
+    asio::io_context ctx(n);
+    int status = 0;
+    asio::co_spawn(ctx, main_task(status), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
+    std::vector<std::thread> helpers;
+    for (int i = 1; i < n; ++i) helpers.emplace_back([&] { ctx.run(); });
+    ctx.run();
+    for (auto& t : helpers) t.join();
+    return status;
+}
+
+// The field `key` ("VmRSS", "VmPTE") of /proc/self/status, in bytes.
+inline long long status_bytes(std::string_view key) {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':')
+            return std::stoll(line.substr(key.size() + 1)) * 1024;
+    }
+    std::fprintf(stderr, "no %.*s in /proc/self/status\n", static_cast<int>(key.size()), key.data());
+    std::exit(1);
+}
+
+inline double ns_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+}
+
+inline long arg_n(int argc, char** argv, long fallback) { return argc > 1 ? std::atol(argv[1]) : fallback; }
+
+}  // namespace asio_bench
