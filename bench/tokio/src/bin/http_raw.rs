@@ -1,22 +1,32 @@
-//! http_raw: an HTTP/1.1 keep-alive "Hello, World!" server on Tokio's TCP
-//! directly, a task per connection, answering as bench/go/http_raw does (Go
-//! counterpart; goro's is examples/http_hello): it parses the request line
-//! (for the version) and the Connection, Content-Length and
-//! Transfer-Encoding headers, skips bodies, and answers pipelined requests
-//! in one write, flushing only when no further request bytes are buffered.
-//! A malformed request gets 400 and a close. Loaded by bench/net.sh.
+//! http_raw: an HTTP/1.1 keep-alive "Hello, World!" server written on
+//! Tokio's TcpStream directly, one task per connection, with a 4 KiB read
+//! buffer for the requests and a 4 KiB output buffer for the answers. It
+//! parses only what it must: the request line (for the HTTP version), and the
+//! Connection and Content-Length headers (a Transfer-Encoding header gets 400:
+//! chunked bodies are beyond it). Every request gets the same 13-byte body,
+//! with the very bytes and headers Go's http_raw sends (no Date header).
+//! Pipelined requests are answered in one write: the output is written only
+//! when the read buffer holds no further request bytes (or 4 KiB of answers
+//! are waiting, as Go's bufio.Writer flushes when full). "Connection: close"
+//! or HTTP/1.0 without keep-alive gets the answer and a close; a malformed
+//! request gets 400 and a close; a request or header line longer than the
+//! buffer ends the connection.
+//! Go counterpart: bench/go/http_raw/main.go; goro's: examples/http_hello.cpp.
 //!
 //! Usage: http_raw [--listen HOST:PORT]   (default 127.0.0.1:0)
 //!
-//! Prints the bound address as the first line of stdout; exits 0 on SIGTERM
-//! or SIGINT. BENCH_WORKERS sets the worker threads.
+//! Prints the bound address (HOST:PORT) as the first line of stdout, so a
+//! caller that asked for port 0 learns the port. Exits with status 0 on
+//! SIGTERM or SIGINT. BENCH_WORKERS sets the worker threads (default 2).
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const KEEP_ALIVE_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+const KEEP_ALIVE_ANSWER: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 const CLOSE_ANSWER: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, World!";
-const BAD_REQUEST: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+const BAD_REQUEST: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 const BUFFER: usize = 4096; // a longer request or header line ends the connection, as in Go's
 
 /// The connection's read side: a 4 KiB buffer holding bytes [start, end).
@@ -35,7 +45,10 @@ impl Reader {
     /// when the peer has gone or the line does not fit the buffer.
     async fn line(&mut self, c: &mut TcpStream) -> Option<(usize, usize)> {
         loop {
-            if let Some(i) = self.buf[self.start..self.end].iter().position(|&b| b == b'\n') {
+            if let Some(i) = self.buf[self.start..self.end]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
                 let (lo, mut hi) = (self.start, self.start + i);
                 self.start = hi + 1;
                 if hi > lo && self.buf[hi - 1] == b'\r' {
@@ -84,6 +97,33 @@ impl Reader {
     }
 }
 
+/// Go's ASCII white space (bytes.Fields, bytes.TrimSpace): \t \n \v \f \r
+/// and space.
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// `b` without its leading and trailing white space.
+fn trim_space(b: &[u8]) -> &[u8] {
+    let first = b.iter().position(|&c| !is_space(c)).unwrap_or(b.len());
+    let last = b
+        .iter()
+        .rposition(|&c| !is_space(c))
+        .map_or(first, |i| i + 1);
+    &b[first..last]
+}
+
+/// The version of a request line METHOD SP TARGET SP VERSION, if it has
+/// three fields and the version is HTTP/1.x.
+fn request_version(line: &[u8]) -> Option<&[u8]> {
+    let mut fields = line.split(|&b| is_space(b)).filter(|f| !f.is_empty());
+    let version = fields.nth(2)?;
+    if fields.next().is_some() || !version.starts_with(b"HTTP/1.") {
+        return None;
+    }
+    Some(version)
+}
+
 /// If `line` is the header field `want` (lower case, compared without case),
 /// its trimmed value.
 fn header_is<'a>(line: &'a [u8], want: &str) -> Option<&'a [u8]> {
@@ -91,14 +131,15 @@ fn header_is<'a>(line: &'a [u8], want: &str) -> Option<&'a [u8]> {
     if colon != want.len() || !line[..colon].eq_ignore_ascii_case(want.as_bytes()) {
         return None;
     }
-    let v = &line[colon + 1..];
-    let first = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
-    let last = v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(first, |i| i + 1);
-    Some(&v[first..last])
+    Some(trim_space(&line[colon + 1..]))
 }
 
 async fn serve(mut c: TcpStream) {
-    let mut r = Reader { buf: vec![0; BUFFER], start: 0, end: 0 };
+    let mut r = Reader {
+        buf: vec![0; BUFFER],
+        start: 0,
+        end: 0,
+    };
     let mut out: Vec<u8> = Vec::with_capacity(BUFFER);
     loop {
         let (lo, hi) = match r.line(&mut c).await {
@@ -108,13 +149,14 @@ async fn serve(mut c: TcpStream) {
         if lo == hi {
             continue; // a stray CRLF between requests is allowed
         }
-        let fields: Vec<&[u8]> = r.buf[lo..hi].split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).collect();
-        if fields.len() != 3 || !fields[2].starts_with(b"HTTP/1.") {
-            out.extend_from_slice(BAD_REQUEST);
-            let _ = c.write_all(&out).await;
-            return;
-        }
-        let mut keep_alive = fields[2] != b"HTTP/1.0";
+        let mut keep_alive = match request_version(&r.buf[lo..hi]) {
+            Some(version) => version != b"HTTP/1.0", // 1.1 keeps alive by default
+            None => {
+                out.extend_from_slice(BAD_REQUEST);
+                let _ = c.write_all(&out).await;
+                return;
+            }
+        };
 
         let mut body_len = 0usize;
         loop {
@@ -133,7 +175,10 @@ async fn serve(mut c: TcpStream) {
                     keep_alive = true;
                 }
             } else if let Some(v) = header_is(h, "content-length") {
-                match std::str::from_utf8(v).ok().and_then(|s| s.parse::<usize>().ok()) {
+                match std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.parse::<usize>().ok())
+                {
                     Some(n) => body_len = n,
                     None => {
                         out.extend_from_slice(BAD_REQUEST);

@@ -1,25 +1,26 @@
-//! spawn: n tasks that return at once; wait for all. Prints ns per task.
-//! Go counterpart: bench/go/spawn/main.go. Waiting for all is awaiting
-//! every JoinHandle, the Tokio idiom for "join them all".
+//! spawn: start n tasks that return at once (each only calls wg.done()) and
+//! wait for all of them; prints the wall time per task.
+//! Go counterpart: bench/go/spawn/main.go; goro's: bench/goro/spawn.cpp.
 //!
-//! Usage: spawn [n]   (default 1,000,000; BENCH_WORKERS sets the workers)
+//! Waiting is tokio_bench::WaitGroup (an Arc'd atomic count and a Notify),
+//! as Go's sync.WaitGroup; the spawning runs in a task, on a worker, as Go's
+//! main goroutine does.
+//!
+//! Usage: spawn [n]   (default n = 1,000,000; BENCH_WORKERS sets the workers)
 use std::time::Instant;
+use tokio_bench::WaitGroup;
 
 fn main() {
     let n = tokio_bench::arg_n(1_000_000);
-    tokio_bench::runtime().block_on(async move {
-        tokio::spawn(async move {
-            let start = Instant::now();
-            let mut handles = Vec::with_capacity(n as usize);
-            for _ in 0..n {
-                handles.push(tokio::spawn(async {}));
-            }
-            for h in handles {
-                h.await.expect("a task panicked");
-            }
-            println!("spawn {:.1} ns/task", tokio_bench::ns_since(start) / n as f64);
-        })
-        .await
-        .unwrap();
+    tokio_bench::run(async move {
+        let start = Instant::now();
+        let wg = WaitGroup::new(n);
+        for _ in 0..n {
+            let wg = wg.clone();
+            tokio::spawn(async move { wg.done() });
+        }
+        wg.wait().await;
+        let ns = tokio_bench::ns_since(start);
+        println!("spawn {:.1} ns/task", ns / n as f64);
     });
 }
