@@ -152,7 +152,7 @@ def summarise(rows, runtimes):
 
 
 def print_table(order, table, runtimes, na):
-    w_name, w_col = 23, 17
+    w_name, w_col = 23, 18
     print()
     print("Medians (spread = (max-min)/median); in brackets each runtime's median over goro's:"
           " above 1 goro is faster or smaller")
@@ -170,7 +170,8 @@ def print_table(order, table, runtimes, na):
                 continue
             text = f"{fmt(c['median'])}±{c['spread']:.0f}%"
             if rt != "goro" and c["ratio"] is not None:
-                text += f" ({c['ratio']:.2g})"
+                r = c["ratio"]
+                text += f" ({r:.0f})" if r >= 10 else f" ({r:.2g})"
             cells.append(text)
         label = f"{metric} n={n:,}"
         print(f"{label:<{w_name}}{unit:<13}" + "".join(f"{c:>{w_col}}" for c in cells))

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# net.sh: run goro's network servers and Go's (and Redis) side by side under load.
+# net.sh: run goro's network servers, Go's, Asio's, Tokio's (and Redis) side by side under load.
 #
-# Usage: bench/net.sh [--quick] [--no-goro] [BUILD_DIR] [WORKLOAD...]
+# Usage: bench/net.sh [--quick] [--no-goro] [--no-peers] [BUILD_DIR] [WORKLOAD...]
 #   WORKLOAD   echo, http or redis (default: all three):
-#     echo   goro's examples/echo_server against bench/go/echo_server, each
-#            loaded by bench/go/echo_load -c 100 -d DURATION (100 connections,
-#            64-byte round trips)
+#     echo   goro's examples/echo_server against bench/go/echo_server,
+#            bench/asio/echo_server.cpp (C++20 coroutines) and
+#            bench/tokio/src/bin/echo_server.rs, each loaded by
+#            bench/go/echo_load -c 100 -d DURATION (100 connections, 64-byte
+#            round trips)
 #     http   goro's examples/http_hello against bench/go/http_raw (goroutine
-#            per connection) and bench/go/http_nethttp (net/http), each loaded
-#            by wrk -t1 -c100 -dDURATION --latency
+#            per connection), bench/go/http_nethttp (net/http), and the Asio
+#            and Tokio http_raw servers (a task per connection, the same
+#            answers as Go's http_raw), each loaded by wrk -t1 -c100
+#            -dDURATION --latency
 #     redis  goro's examples/kv_server against redis-server, each loaded by
 #            redis-benchmark -t set,get -c 50 -n REDIS_N, without and with -P 16
 #   BUILD_DIR  goro's meson build dir (default $GORO_BUILD, else build-release
@@ -17,6 +21,8 @@
 #   --quick    one repetition of 2-second runs (REPS=1 DURATION=2)
 #   --no-goro  leave goro's servers out: runs the harness against the other
 #              servers alone (while goro's examples are unfinished, say)
+#   --no-peers leave the Asio and Tokio servers out (Go and Redis only)
+#   Boost.Fiber has no network I/O of its own: it has no row here.
 # Environment:
 #   REPS=n      repetitions (default 3); each runs every server once per
 #               workload, the servers' order rotating from one repetition to
@@ -24,8 +30,8 @@
 #   DURATION=s  whole seconds of load per echo and http run (default 10)
 #   REDIS_N=n   requests per redis-benchmark test without pipelining (default
 #               50,000 per second of DURATION); with -P 16, ten times as many
-#   PROCS=n     the servers' worker threads, GORO_MAXPROCS and GOMAXPROCS
-#               (default 2). The load generators run on the same machine and
+#   PROCS=n     the servers' worker threads: GORO_MAXPROCS, GOMAXPROCS and
+#               BENCH_WORKERS (Asio, Tokio) (default 2). The load generators run on the same machine and
 #               share its cores with the server.
 #   JOBS=n      ninja -j for building goro's examples (default: ninja's)
 #
@@ -47,11 +53,13 @@ reps=${REPS:-3}
 duration=${DURATION:-10}
 procs=${PROCS:-2}
 with_goro=1
+with_peers=1
 workloads=()
 while (($#)); do
   case $1 in
     --quick) reps=1 duration=2 ;;
     --no-goro) with_goro=0 ;;
+    --no-peers) with_peers=0 ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     -*) echo "net.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     echo | http | redis) workloads+=("$1") ;;
@@ -73,7 +81,8 @@ die() {
 }
 wants() { [[ " ${workloads[*]} " == *" $1 "* ]]; }
 
-# Tools. wrk, redis-benchmark and redis-server come from Debian packages.
+# Tools. wrk, redis-benchmark and redis-server come from Debian packages, as
+# do Asio and Tokio's sources.
 "$root/scripts/install-deps.sh" net-bench
 for tool in go meson ninja python3; do
   command -v "$tool" >/dev/null || die "$tool not found"
@@ -89,18 +98,35 @@ fi
 # Go programs use only the standard library, so GOPATH mode builds them
 # offline without a go.mod.
 declare -A goro_exe=([echo]=echo_server [http]=http_hello [redis]=kv_server)
-if ((with_goro)); then
+declare -A peer_exe=([echo]=echo_server [http]=http_raw)
+peer_options=()
+((with_peers)) && peer_options=(-Dbench=true -Dbench_peers=enabled)
+if ((with_goro || with_peers)); then
   if [[ ! -f $build/build.ninja ]]; then
     echo "== configuring $build (release)" >&2
-    meson setup "$build" --buildtype=release >&2
+    meson setup "$build" --buildtype=release "${peer_options[@]}" >&2
+  elif ((with_peers)); then
+    meson configure "$build" "${peer_options[@]}" >&2
   fi
   buildtype=$(meson introspect --buildoptions "$build" |
     python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "buildtype"))')
   [[ $buildtype == release ]] || echo "net.sh: warning: $build is buildtype=$buildtype, not release" >&2
   targets=()
-  for w in "${workloads[@]}"; do targets+=("examples/${goro_exe[$w]}"); done
-  echo "== building goro's servers in $build: ${targets[*]}" >&2
-  ninja -C "$build" ${JOBS:+-j "$JOBS"} "${targets[@]}" >&2 || die "building goro's servers in $build failed"
+  for w in "${workloads[@]}"; do
+    ((with_goro)) && targets+=("examples/${goro_exe[$w]}")
+    ((with_peers)) && [[ -n ${peer_exe[$w]:-} ]] && targets+=("bench/asio_${peer_exe[$w]}")
+  done
+  if ((${#targets[@]})); then
+    echo "== building in $build: ${targets[*]}" >&2
+    ninja -C "$build" ${JOBS:+-j "$JOBS"} "${targets[@]}" >&2 || die "building the servers in $build failed"
+  fi
+fi
+tokiobin=
+if ((with_peers)) && { wants echo || wants http; }; then
+  rustc=rustc
+  [[ -x /usr/bin/rustc ]] && rustc=/usr/bin/rustc  # the one bench/tokio/build.sh uses
+  echo "== building Tokio's servers in $build/bench-tokio ($($rustc --version))" >&2
+  tokiobin=$(CARGO_TARGET_DIR=$build/bench-tokio bench/tokio/build.sh | tail -n 1) || die "building bench/tokio failed"
 fi
 gobin=$build/bench-go
 mkdir -p "$gobin"
@@ -128,14 +154,21 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Servers. Every one listens on 127.0.0.1, port 0 where it can pick its own.
-declare -A label=([goro]="goro" [go]="Go" [go-raw]="Go raw" [go-nethttp]="Go net/http" [redis]="redis-server")
+declare -A label=([goro]="goro" [go]="Go" [go-raw]="Go raw" [go-nethttp]="Go net/http" [redis]="redis-server"
+  [asio]="Asio" [tokio]="Tokio")
 declare -A impls=([echo]="goro go" [http]="goro go-raw go-nethttp" [redis]="goro redis")
+if ((with_peers)); then
+  impls[echo]+=" asio tokio"
+  impls[http]+=" asio tokio"
+fi
 server_cmd() { # workload impl: sets cmd
   case $2 in
     goro) cmd=("$build/examples/${goro_exe[$1]}" --listen 127.0.0.1:0) ;;
     go) cmd=("$gobin/echo_server" --listen 127.0.0.1:0) ;;
     go-raw) cmd=("$gobin/http_raw" --listen 127.0.0.1:0) ;;
     go-nethttp) cmd=("$gobin/http_nethttp" --listen 127.0.0.1:0) ;;
+    asio) cmd=("$build/bench/asio_${peer_exe[$1]}" --listen 127.0.0.1:0) ;;
+    tokio) cmd=("$tokiobin/${peer_exe[$1]}" --listen 127.0.0.1:0) ;;
     # redis-server cannot report a port it picked itself: take one that is
     # free now. Snapshots off, so no disk writes; its working directory is
     # the temporary one, so it reads no stray dump.rdb. It runs commands on
@@ -168,7 +201,7 @@ start_server() { # workload impl: starts it, sets srv_pid, srv_name, host and po
   [[ -x ${cmd[0]} || $2 == redis ]] || die "$srv_name failed to start: ${cmd[0]} is not an executable"
   : >"$tmp/server.out"
   : >"$tmp/server.err"
-  GORO_MAXPROCS=$procs GOMAXPROCS=$procs "${cmd[@]}" </dev/null >"$tmp/server.out" 2>"$tmp/server.err" &
+  GORO_MAXPROCS=$procs GOMAXPROCS=$procs BENCH_WORKERS=$procs "${cmd[@]}" </dev/null >"$tmp/server.out" 2>"$tmp/server.err" &
   srv_pid=$!
   for ((i = 0; i < 200; i++)); do # 10 s
     if [[ $2 == redis ]]; then
@@ -230,7 +263,7 @@ load() { # command...: runs the load generator, its stdout in $out; a failure st
   local status=0 server=
   # The load generator gets the machine's default thread count, not the
   # servers' PROCS: it competes with the server for the same cores either way.
-  out=$(timeout $((duration + 120)) env -u GOMAXPROCS -u GORO_MAXPROCS "$@" 2>"$tmp/load.err") || status=$?
+  out=$(timeout $((duration + 120)) env -u GOMAXPROCS -u GORO_MAXPROCS -u BENCH_WORKERS "$@" 2>"$tmp/load.err") || status=$?
   if ((status)); then
     if ((status == 124)); then status="timed out"; else status="exit status $status"; fi
     if ! alive "$srv_pid"; then # it crashed, most likely: say how it ended

@@ -2,8 +2,10 @@
 # Install the Debian 12 packages goro needs to build, test and benchmark.
 # Idempotent: packages already installed are not fetched again.
 #   scripts/install-deps.sh            build + test dependencies
-#   scripts/install-deps.sh bench      also Go, for the side-by-side benchmarks
-#   scripts/install-deps.sh net-bench  also Go, wrk and Redis, for bench/net.sh
+#   scripts/install-deps.sh bench      also Go, Boost.Fiber, Asio, Tokio (rustc, cargo
+#                                      and Debian's Tokio sources) and matplotlib, for
+#                                      the side-by-side benchmarks (bench/compare.sh)
+#   scripts/install-deps.sh net-bench  also Go, Asio and Tokio, for bench/net.sh
 #   scripts/install-deps.sh clang      also Clang, for the Clang build
 set -euo pipefail
 
@@ -12,8 +14,8 @@ set -euo pipefail
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev doctest-dev
           curl netcat-openbsd redis-tools redis-server wrk)
 case "${1:-}" in
-  bench) packages+=(golang-go) ;;
-  net-bench) packages+=(golang-go) ;;
+  bench) packages+=(golang-go libboost-fiber-dev libasio-dev rustc cargo librust-tokio-dev python3-matplotlib) ;;
+  net-bench) packages+=(golang-go libasio-dev rustc cargo librust-tokio-dev) ;;
   clang) packages+=(clang) ;;
 esac
 
