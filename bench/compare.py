@@ -19,7 +19,8 @@ Runtimes and where their programs are:
 Every program prints "<metric> <value> <unit>" lines (all units here are
 lower-is-better). Each repetition runs every workload on every runtime before
 the next workload, the runtimes' order rotating from one repetition to the
-next, so a slow minute of the machine hits all of them alike. A program that
+next, so a slow minute of the machine hits all of them alike. The memory
+workload's repetitions run after all the others'. A program that
 exits 3 with "n/a" on stderr, or a row listed in NOT_EXPRESSIBLE, is n/a.
 
 Writes, under --out (default bench/results/):
@@ -38,6 +39,7 @@ import argparse
 import csv
 import datetime
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -105,17 +107,26 @@ def fmt(v):
     return f"{v:.1f}"
 
 
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_one(exe, n, procs, timeout):
-    """Returns (status, {metric: (value, unit)}, message)."""
+    """Returns (status, {metric: (value, unit)}, message, cpu): cpu is the
+    process's user + system CPU seconds (runs are sequential, so the
+    children's rusage grows by exactly this run's)."""
     env = dict(os.environ, GORO_MAXPROCS=str(procs), GOMAXPROCS=str(procs), BENCH_WORKERS=str(procs))
+    cpu_before = children_cpu()
     try:
         p = subprocess.run([exe, str(n)], env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return "failed", {}, f"timed out after {timeout} s"
+        return "failed", {}, f"timed out after {timeout} s", None
+    cpu = children_cpu() - cpu_before
     if p.returncode == 3 and "n/a" in p.stderr:
-        return "n/a", {}, p.stderr.strip()
+        return "n/a", {}, p.stderr.strip(), None
     if p.returncode != 0:
-        return "failed", {}, f"exit status {p.returncode}: {p.stderr.strip()[-300:]}"
+        return "failed", {}, f"exit status {p.returncode}: {p.stderr.strip()[-300:]}", None
     metrics = {}
     for line in p.stdout.splitlines():
         parts = line.split()
@@ -125,8 +136,8 @@ def run_one(exe, n, procs, timeout):
             except ValueError:
                 pass
     if not metrics:
-        return "failed", {}, f"no '<metric> <value> <unit>' line in: {p.stdout.strip()[:200]}"
-    return "ok", metrics, ""
+        return "failed", {}, f"no '<metric> <value> <unit>' line in: {p.stdout.strip()[:200]}", None
+    return "ok", metrics, "", cpu
 
 
 def summarise(rows, runtimes):
@@ -226,13 +237,39 @@ def print_memory(order, table, runtimes):
               "".join(f"{fmt(c['median']) if c else '-':>17}" for c in pte) + f"   {RESERVED[rt]}")
 
 
+def print_cpu(cpu_runs, runtimes, na):
+    """The whole process's CPU time (user + system, every thread), median
+    per run: wall time per operation says how fast, this says at what cost
+    in cores, spinning idle workers included."""
+    print()
+    print("CPU time of the whole process (user + system), median per run, seconds; in brackets over goro's:")
+    w_col = 16
+    print(f"{'workload':<23}" + "".join(f"{SHORT[r]:>{w_col}}" for r in runtimes))
+    for (w, n), per in cpu_runs.items():
+        if w == "memory":
+            continue
+        goro = statistics.median(per["goro"]) if per.get("goro") else None
+        cells = []
+        for rt in runtimes:
+            if not per.get(rt):
+                cells.append("n/a" if (rt, w) in na else "-")
+                continue
+            m = statistics.median(per[rt])
+            text = f"{m:.2f}"
+            if rt != "goro" and goro:
+                r = m / goro
+                text += f" ({r:.0f})" if r >= 10 else f" ({r:.2g})"
+            cells.append(text)
+        print(f"{w + ' n=' + format(n, ','):<23}" + "".join(f"{c:>{w_col}}" for c in cells))
+
+
 def write_csvs(stamp, out, runs, order, table, runtimes):
     runs_path = os.path.join(out, f"compare-{stamp}-runs.csv")
     with open(runs_path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["rep", "metric", "n", "runtime", "value", "unit"])
+        w.writerow(["rep", "metric", "n", "runtime", "value", "unit", "process_cpu_s"])
         for r in runs:
-            w.writerow([r["rep"], r["metric"], r["n"], r["runtime"], r["value"], r["unit"]])
+            w.writerow([r["rep"], r["metric"], r["n"], r["runtime"], r["value"], r["unit"], f"{r['cpu_s']:.3f}"])
     sum_path = os.path.join(out, f"compare-{stamp}.csv")
     with open(sum_path, "w", newline="") as f:
         w = csv.writer(f)
@@ -358,49 +395,57 @@ def main():
 
     na = dict(NOT_EXPRESSIBLE)
     runs, failures = [], []
+    cpu_runs = {}  # (workload, n) -> runtime -> CPU seconds of each run
     total = reps * len(plan) * len(runtimes)
     done, started = 0, time.monotonic()
     log(f"== {reps} repetition(s) of {len(plan)} runs on {', '.join(runtimes)}; "
         f"{args.procs} worker threads, {os.cpu_count()} CPUs")
-    for rep in range(1, reps + 1):
-        for w, n in plan:
-            k = (rep - 1) % len(runtimes)
-            for rt in runtimes[k:] + runtimes[:k]:
-                done += 1
-                if (rt, w) in na:
-                    continue
-                exe = os.path.join(getattr(args, rt), RUNTIMES[rt][1].format(w=w))
-                if not os.access(exe, os.X_OK):
-                    failures.append(f"{rt} {w}: no program {exe}")
-                    log(f"[{done}/{total}] {rt:<6}{w} n={n:,}: MISSING {exe}")
-                    continue
-                status, metrics, msg = run_one(exe, n, args.procs, args.timeout)
-                elapsed = time.monotonic() - started
-                eta = elapsed / done * (total - done)
-                if status == "n/a":
-                    na[(rt, w)] = msg
-                    log(f"[{done}/{total}] {rt:<6}{w} n={n:,}: n/a ({msg})")
-                    continue
-                if status == "failed":
-                    failures.append(f"{rt} {w} n={n}: {msg}")
-                    log(f"[{done}/{total}] {rt:<6}{w} n={n:,}: FAILED ({msg})")
-                    continue
-                for metric, (value, unit) in metrics.items():
-                    runs.append({"rep": rep, "metric": metric, "n": n, "runtime": rt, "value": value,
-                                 "unit": unit})
-                shown = ", ".join(f"{fmt(v)} {u}" for v, u in metrics.values())
-                log(f"[{done}/{total}] rep {rep}/{reps} {rt:<6}{w} n={n:,}: {shown}   (about {eta:.0f} s left)")
+    # The memory runs come after every repetition of the others: a million
+    # parked tasks leave the kernel reclaiming gigabytes for a while, which
+    # slowed whatever ran next by up to 4x on this VM.
+    phases = [[p for p in plan if p[0] != "memory"], [p for p in plan if p[0] == "memory"]]
+    schedule = [(rep, w, n) for phase in phases for rep in range(1, reps + 1) for w, n in phase]
+    for rep, w, n in schedule:
+        k = (rep - 1) % len(runtimes)
+        for rt in runtimes[k:] + runtimes[:k]:
+            done += 1
+            if (rt, w) in na:
+                continue
+            exe = os.path.join(getattr(args, rt), RUNTIMES[rt][1].format(w=w))
+            if not os.access(exe, os.X_OK):
+                failures.append(f"{rt} {w}: no program {exe}")
+                log(f"[{done}/{total}] {rt:<6}{w} n={n:,}: MISSING {exe}")
+                continue
+            status, metrics, msg, cpu = run_one(exe, n, args.procs, args.timeout)
+            elapsed = time.monotonic() - started
+            eta = elapsed / done * (total - done)
+            if status == "n/a":
+                na[(rt, w)] = msg
+                log(f"[{done}/{total}] {rt:<6}{w} n={n:,}: n/a ({msg})")
+                continue
+            if status == "failed":
+                failures.append(f"{rt} {w} n={n}: {msg}")
+                log(f"[{done}/{total}] {rt:<6}{w} n={n:,}: FAILED ({msg})")
+                continue
+            for metric, (value, unit) in metrics.items():
+                runs.append({"rep": rep, "metric": metric, "n": n, "runtime": rt, "value": value,
+                             "unit": unit, "cpu_s": cpu})
+            cpu_runs.setdefault((w, n), {}).setdefault(rt, []).append(cpu)
+            shown = ", ".join(f"{fmt(v)} {u}" for v, u in metrics.values())
+            log(f"[{done}/{total}] rep {rep}/{reps} {rt:<6}{w} n={n:,}: {shown}   (about {eta:.0f} s left)")
 
     order, table = summarise(runs, runtimes)
     print_table(order, table, runtimes, na)
     print_memory(order, table, runtimes)
+    print_cpu(cpu_runs, runtimes, na)
     misses = check_targets(order, table, runtimes)
-    if na:
+    shown_na = sorted((rt, w, why) for (rt, w), why in na.items()
+                      if rt in runtimes and any(p[0] == w for p in plan))
+    if shown_na:
         print()
         print("n/a:")
-        for (rt, w), why in sorted(na.items()):
-            if rt in runtimes:
-                print(f"  {SHORT[rt]} {w}: {why}")
+        for rt, w, why in shown_na:
+            print(f"  {SHORT[rt]} {w}: {why}")
 
     os.makedirs(args.out, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
