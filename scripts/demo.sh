@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: build goro (release), run the side-by-side benchmarks against Go
-# once, then an example program. Installs its Debian packages first.
+# The demo: build goro (release), run the side-by-side benchmarks against Go,
+# Boost.Fiber, C++20 coroutines on Asio and Tokio in quick mode (about two
+# minutes), then an example program. Installs its Debian packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,8 @@ fi
 ninja -C build-release
 
 echo
-echo "== goro against Go, side by side (bench/compare.sh --quick)"
-bench/compare.sh --quick build-release
+echo "== goro, Go, Boost.Fiber, Asio coroutines and Tokio, side by side (bench/compare.sh --quick)"
+bench/compare.sh --quick --no-install build-release
 
 echo
 echo "== examples/hello"
