@@ -24,7 +24,8 @@ workload's repetitions run after all the others'. A program that
 exits 3 with "n/a" on stderr, or a row listed in NOT_EXPRESSIBLE, is n/a.
 
 Writes, under --out (default bench/results/):
-  compare-STAMP-runs.csv  every run: rep, metric, n, runtime, value, unit
+  compare-STAMP-runs.csv  every run: rep, metric, n, runtime, value, unit,
+                          and the process's user + system CPU seconds
   compare-STAMP.csv       per metric, n and runtime: median, min, max,
                           spread, runs, and the ratio runtime/goro
   compare-STAMP.png       the medians as bars, and memory per task against n
@@ -68,7 +69,7 @@ NOT_EXPRESSIBLE = {
 # allocate the task's frame (its live variables) on the heap.
 RESERVED = {
     "goro": "128 KiB mmap'd stack, committed page by page, guard page",
-    "go": "8 KiB initial stack, grown by copying",
+    "go": "2 KiB initial stack, grown by copying",
     "fiber": "16 KiB malloc'd fixedsize_stack, no guard",
     "asio": "no stack: a heap coroutine frame",
     "tokio": "no stack: a heap task holding the future",
@@ -77,12 +78,15 @@ RESERVED = {
 FULL_RUNS = [("spawn", 1_000_000), ("skynet", 1_000_000), ("pingpong", 1_000_000), ("yield", 1_000_000),
              ("buffered", 10_000_000), ("mpmc", 10_000_000), ("select", 4_000_000), ("ring", 1_000_000),
              ("timers", 100_000), ("memory", 10_000), ("memory", 100_000), ("memory", 1_000_000)]
-# Quick: a tenth of the work (skynet's n must stay a power of ten).
+# Quick: a tenth of the work, a fifth for the cheapest per-operation ones
+# (skynet's n must stay a power of ten).
 QUICK_RUNS = [("spawn", 100_000), ("skynet", 100_000), ("pingpong", 200_000), ("yield", 200_000),
               ("buffered", 1_000_000), ("mpmc", 1_000_000), ("select", 400_000), ("ring", 200_000),
               ("timers", 20_000), ("memory", 10_000), ("memory", 100_000)]
 
-# Targets, as goro/other ratios of medians (goro's value over the other's).
+# Targets, as goro/other ratios of medians (goro's value over the other's),
+# and goro's own memory per parked task.
+MEMORY_TARGET_BYTES = 4600
 TARGETS = {
     "go": {"spawn": 0.5, "skynet": 0.35, "pingpong": 0.5, "yield": 0.5, "buffered": 0.7, "mpmc": 1.0,
            "select": 0.6, "ring": 0.5, "timers": 0.7},
@@ -216,6 +220,13 @@ def check_targets(order, table, runtimes):
                 rel = "<" if other == "fiber" else "<="
                 print(f"  {k[0]:<9} n={k[1]:<10,} goro/{SHORT[other]:<6} {ratio:7.3f}  target {rel} {limit:<5}"
                       f" {'met' if met else 'MISSED'}")
+    for k in [k for k in order if k[0] == "memory"]:
+        g = table[k].get("goro")
+        if g:
+            met = g["median"] <= MEMORY_TARGET_BYTES
+            misses += not met
+            print(f"  memory    n={k[1]:<10,} goro         {g['median']:7.0f}  target <= {MEMORY_TARGET_BYTES} bytes"
+                  f" {'met' if met else 'MISSED'}")
     return misses
 
 
@@ -367,7 +378,7 @@ def diff(first, second):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="three repetitions at a tenth of the sizes")
+    ap.add_argument("--quick", action="store_true", help="three repetitions at a tenth to a fifth of the sizes")
     ap.add_argument("--reps", type=int, default=None, help="repetitions (default 5; --quick: 3)")
     ap.add_argument("--runtimes", default="goro,go,fiber,asio,tokio")
     ap.add_argument("--workloads", default="", help="comma-separated; default all")

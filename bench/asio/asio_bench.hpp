@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -47,21 +48,31 @@ inline int workers() {
 
 // Go's sync.WaitGroup for coroutines: add, done from each task, and one
 // co_await wait(), which a channel of capacity 1 wakes.
+//
+// The count and the channel live in a shared state that done() holds while
+// it runs: the last done() wakes the waiter, which may return and destroy
+// the wait group on another thread while try_send is still inside the
+// channel's implementation.
 class wait_group {
 public:
-    explicit wait_group(asio::any_io_executor ex) : zero_(ex, 1) {}
-    void add(long n) { count_.fetch_add(n, std::memory_order_relaxed); }
+    explicit wait_group(asio::any_io_executor ex) : state_(std::make_shared<state>(ex)) {}
+    void add(long n) { state_->count.fetch_add(n, std::memory_order_relaxed); }
     void done() {
-        if (count_.fetch_sub(1, std::memory_order_acq_rel) == 1) zero_.try_send(asio::error_code{}, 0);
+        const std::shared_ptr<state> keep = state_;  // taken while the count is not yet zero
+        if (keep->count.fetch_sub(1, std::memory_order_acq_rel) == 1) keep->zero.try_send(asio::error_code{}, 0);
     }
     awaitable<void> wait() {
-        if (count_.load(std::memory_order_acquire) == 0) co_return;
-        co_await zero_.async_receive(nothrow_awaitable);
+        if (state_->count.load(std::memory_order_acquire) == 0) co_return;
+        co_await state_->zero.async_receive(nothrow_awaitable);
     }
 
 private:
-    std::atomic<long> count_{0};
-    channel<int> zero_;
+    struct state {
+        explicit state(asio::any_io_executor ex) : zero(ex, 1) {}
+        std::atomic<long> count{0};
+        channel<int> zero;
+    };
+    std::shared_ptr<state> state_;
 };
 
 // Runs the coroutine main_task() on an io_context that workers() threads

@@ -14,21 +14,27 @@ namespace {
 
 constexpr long fanout = 10;
 
-awaitable<void> skynet(channel<long long>& parent, long long num, long size) {
+// A parent's channel is shared with its children: a child's send may still
+// be inside the channel's implementation when the parent, woken by it, has
+// taken its tenth value and returned.
+using shared_channel = std::shared_ptr<channel<long long>>;
+
+awaitable<void> skynet(shared_channel parent, long long num, long size) {
     if (size == 1) {
-        co_await parent.async_send(asio::error_code{}, num, nothrow_awaitable);
+        co_await parent->async_send(asio::error_code{}, num, nothrow_awaitable);
         co_return;
     }
     auto ex = co_await asio::this_coro::executor;
-    channel<long long> children(ex, 0);
+    auto children = std::make_shared<channel<long long>>(ex, 0);
     const long child_size = size / fanout;
-    for (long i = 0; i < fanout; ++i) asio::co_spawn(ex, skynet(children, num + i * child_size, child_size), asio::detached);
+    for (long i = 0; i < fanout; ++i)
+        asio::co_spawn(ex, skynet(children, num + i * child_size, child_size), asio::detached);
     long long sum = 0;
     for (long i = 0; i < fanout; ++i) {
-        auto [ec, v] = co_await children.async_receive(nothrow_awaitable);
+        auto [ec, v] = co_await children->async_receive(nothrow_awaitable);
         sum += v;
     }
-    co_await parent.async_send(asio::error_code{}, sum, nothrow_awaitable);
+    co_await parent->async_send(asio::error_code{}, sum, nothrow_awaitable);
 }
 
 }  // namespace
@@ -43,10 +49,10 @@ int main(int argc, char** argv) {
     }
     return run([n](int& status) -> awaitable<void> {
         auto ex = co_await asio::this_coro::executor;
-        channel<long long> root(ex, 0);
+        auto root = std::make_shared<channel<long long>>(ex, 0);
         const auto start = std::chrono::steady_clock::now();
         asio::co_spawn(ex, skynet(root, 0, n), asio::detached);
-        auto [ec, sum] = co_await root.async_receive(nothrow_awaitable);
+        auto [ec, sum] = co_await root->async_receive(nothrow_awaitable);
         const double ns = ns_since(start);
         const long long want = static_cast<long long>(n) * (n - 1) / 2;
         if (ec || sum != want) {
