@@ -7,7 +7,8 @@
 #                 at the repository root), set to --buildtype=release and
 #                 -Dbench_peers=enabled; the Go programs go to BUILD_DIR/bench-go,
 #                 Tokio's to BUILD_DIR/bench-tokio
-#   --quick       three repetitions at a tenth to a fifth of the sizes (about two minutes)
+#   --quick       three repetitions at a tenth to a fifth of the sizes (25 s of runs;
+#                 about two minutes with the first build)
 #   --runtimes    comma-separated subset of goro,go,fiber,asio,tokio (default all)
 #   --workloads   comma-separated subset of spawn,skynet,pingpong,yield,buffered,
 #                 mpmc,select,ring,timers,memory (default all)
