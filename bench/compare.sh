@@ -85,9 +85,7 @@ if has go; then
 fi
 
 if has tokio; then
-  rustc=rustc
-  [[ -x /usr/bin/rustc ]] && rustc=/usr/bin/rustc  # the one bench/tokio/build.sh uses
-  echo "== building Tokio programs ($($rustc --version)) in $build/bench-tokio" >&2
+  echo "== building Tokio programs" >&2
   tokiobin=$(CARGO_TARGET_DIR=$build/bench-tokio bench/tokio/build.sh | tail -n 1)
   py_args+=(--tokio "$tokiobin")
 fi

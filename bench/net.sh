@@ -123,9 +123,7 @@ if ((with_goro || with_peers)); then
 fi
 tokiobin=
 if ((with_peers)) && { wants echo || wants http; }; then
-  rustc=rustc
-  [[ -x /usr/bin/rustc ]] && rustc=/usr/bin/rustc  # the one bench/tokio/build.sh uses
-  echo "== building Tokio's servers in $build/bench-tokio ($($rustc --version))" >&2
+  echo "== building Tokio's servers" >&2
   tokiobin=$(CARGO_TARGET_DIR=$build/bench-tokio bench/tokio/build.sh | tail -n 1) || die "building bench/tokio failed"
 fi
 gobin=$build/bench-go

@@ -18,11 +18,12 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/concurrent_channel.hpp>
 
+#include "../bench_common.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,18 +34,17 @@
 
 namespace asio_bench {
 
+using bench::arg_n;
+using bench::ns_since;
+using bench::status_bytes;
+using bench::workers;
+
 using asio::awaitable;
 using asio::use_awaitable;
 constexpr auto nothrow_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
 template <class T>
 using channel = asio::experimental::concurrent_channel<void(asio::error_code, T)>;
-
-inline int workers() {
-    const char* v = std::getenv("BENCH_WORKERS");
-    const int n = v ? std::atoi(v) : 2;
-    return n > 0 ? n : 2;
-}
 
 // Go's sync.WaitGroup for coroutines: add, done from each task, and one
 // co_await wait(), which a channel of capacity 1 wakes.
@@ -92,22 +92,5 @@ int run(MainTask main_task) {
     for (auto& t : helpers) t.join();
     return status;
 }
-
-// The field `key` ("VmRSS", "VmPTE") of /proc/self/status, in bytes.
-inline long long status_bytes(std::string_view key) {
-    std::ifstream in("/proc/self/status");
-    for (std::string line; std::getline(in, line);) {
-        if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':')
-            return std::stoll(line.substr(key.size() + 1)) * 1024;
-    }
-    std::fprintf(stderr, "no %.*s in /proc/self/status\n", static_cast<int>(key.size()), key.data());
-    std::exit(1);
-}
-
-inline double ns_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
-}
-
-inline long arg_n(int argc, char** argv, long fallback) { return argc > 1 ? std::atol(argv[1]) : fallback; }
 
 }  // namespace asio_bench

@@ -18,12 +18,13 @@
 
 #include <boost/fiber/all.hpp>
 
+#include "../bench_common.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -33,13 +34,12 @@
 
 namespace fiber_bench {
 
-constexpr std::size_t stack_bytes = 16 * 1024;
+using bench::arg_n;
+using bench::ns_since;
+using bench::status_bytes;
+using bench::workers;
 
-inline int workers() {
-    const char* v = std::getenv("BENCH_WORKERS");
-    const int n = v ? std::atoi(v) : 2;
-    return n > 0 ? n : 2;
-}
+constexpr std::size_t stack_bytes = 16 * 1024;
 
 // Starts a detached fiber that any thread may run.
 template <class Fn>
@@ -98,22 +98,5 @@ int run(Body body) {
     for (auto& t : helpers) t.join();
     return status;
 }
-
-// The field `key` ("VmRSS", "VmPTE") of /proc/self/status, in bytes.
-inline long long status_bytes(std::string_view key) {
-    std::ifstream in("/proc/self/status");
-    for (std::string line; std::getline(in, line);) {
-        if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':')
-            return std::stoll(line.substr(key.size() + 1)) * 1024;
-    }
-    std::fprintf(stderr, "no %.*s in /proc/self/status\n", static_cast<int>(key.size()), key.data());
-    std::exit(1);
-}
-
-inline double ns_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
-}
-
-inline long arg_n(int argc, char** argv, long fallback) { return argc > 1 ? std::atol(argv[1]) : fallback; }
 
 }  // namespace fiber_bench

@@ -10,24 +10,13 @@
 // Usage: bench_memory [n]   (run with n = 100,000 and 1,000,000; default 100,000)
 #include <goro/goro.hpp>
 
+#include "../bench_common.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <string>
-#include <string_view>
 
-// The field `key` ("VmRSS", "VmPTE") of /proc/self/status, in bytes.
-static long long status_bytes(std::string_view key) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':')
-      return std::stoll(line.substr(key.size() + 1)) * 1024;  // "VmRSS:   1234 kB"
-  }
-  std::fprintf(stderr, "memory: no %.*s in /proc/self/status\n",
-               static_cast<int>(key.size()), key.data());
-  std::exit(1);
-}
+using bench::status_bytes;
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 100'000;

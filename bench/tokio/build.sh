@@ -22,5 +22,6 @@ if [[ -x /usr/bin/cargo && -x /usr/bin/rustc ]]; then
   cargo=/usr/bin/cargo
   export RUSTC=/usr/bin/rustc
 fi
+echo "== cargo build in $target ($("${RUSTC:-rustc}" --version))" >&2
 CARGO_TARGET_DIR=$target "$cargo" build --release --offline ${JOBS:+-j "$JOBS"} >&2
 echo "$target/release"
