@@ -181,6 +181,7 @@ bool send_now_and_unlock(hchan* c, void* src) noexcept {
 }  // namespace
 
 bool chan_send(hchan* c, void* src, bool block) {
+    preemption_point();
     if (!c) {
         if (!block) return false;
         block_forever(wait_reason::chan_send_nil);
@@ -208,6 +209,7 @@ bool chan_send(hchan* c, void* src, bool block) {
 }
 
 recv_status chan_recv(hchan* c, void* sink, deliver_fn deliver, bool block) {
+    preemption_point();
     if (!c) {
         if (!block) return recv_status::would_block;
         block_forever(wait_reason::chan_receive_nil);

@@ -162,6 +162,7 @@ void set_ok(const select_case_desc& sc, bool ok) noexcept {
 }  // namespace
 
 int select_cases(select_case_desc* cases, int count, int default_index) {
+    preemption_point();
     select_frame frame(cases, count);
     if (frame.live() == 0) {
         if (default_index >= 0) return default_index;

@@ -164,7 +164,7 @@ private:
 };
 
 epoll_poller* the_poller() {
-    // Made on first use, never destroyed: the workers of a later run use it,
+    // Made on first use, never destroyed: the Ms of a later run use it,
     // and events may name poll_descs until the process ends.
     static epoll_poller* const poller = [] {
         auto* p = new epoll_poller;
@@ -334,7 +334,7 @@ void poll_evict(poll_desc* pd) noexcept {
     // scheduler across the hand-off, and with none left the waiters are
     // abandoned fibers (forget_fibers would drop them), not to be readied.
     std::optional<rt::plain_thread_scope> scope;
-    if (!rt::current_worker()) scope.emplace();
+    if (!rt::current_machine()) scope.emplace();
     fiber* woken[2];
     {
         std::lock_guard<spinlock> g(pd->lock);

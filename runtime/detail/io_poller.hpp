@@ -4,12 +4,12 @@
 // waiting".
 //
 // Protocol (Go's netpoll/findrunnable):
-//   - A worker that finds no local or global work polls without blocking
-//     (deadline 0) before it steals, unless a worker is blocked in poll.
-//   - At most one idle worker blocks in poll, with the earliest timer as its
+//   - A M that finds no local or global work polls without blocking
+//     (deadline 0) before it steals, unless a M is blocked in poll.
+//   - At most one idle M blocks in poll, with the earliest timer as its
 //     deadline; it stays on the idle list, and whoever wakes it calls
 //     interrupt() instead of a futex wake.
-//   - Busy workers poll without blocking every 61 schedules when nobody has
+//   - Busy Ms poll without blocking every 61 schedules when nobody has
 //     polled for a while, so I/O cannot starve behind busy fibers.
 //   - poll returns fibers it took off their wait slots (exactly once each);
 //     they are still `waiting`: the scheduler makes them runnable in one
@@ -46,10 +46,11 @@ protected:
 
 // Installed once, by the first socket made; it then serves every run.
 void install_io_poller(io_poller* poller) noexcept;
+io_poller* current_io_poller() noexcept;  // null until then
 
 // A fiber has just parked on I/O (called from its park commit). If no idle
-// worker watches the sockets, wake one to take that role: otherwise the
-// event would wait for a busy worker's next poll.
+// M watches the sockets, wake one to take that role: otherwise the
+// event would wait for a busy M's next poll.
 void note_io_park() noexcept;
 
 // A runtime-owned helper thread (the blocking pool's) starts or ends: the

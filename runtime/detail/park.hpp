@@ -37,6 +37,11 @@ void ready(fiber* waiter) noexcept;
 // Destroy the fiber's goro::fiber_local values (at its exit).
 void destroy_fiber_locals(fiber* f) noexcept;
 
+// A goro call's check of sysmon's request that a long-running fiber yield
+// (one load when there is none). Every channel operation, select, sync
+// call, goro::go and goro::now call it.
+void preemption_point() noexcept;
+
 // Let the readied fiber run before the caller (semaphore hand-off): the
 // caller goes to the back of its worker's queue. No-op on a plain thread.
 void yield_to_readied() noexcept;

@@ -71,6 +71,10 @@ public:
 
     stack_slab* slabs() const noexcept { return slabs_.load(std::memory_order_acquire); }
 
+    // A thread abandoned by the run may still execute on one of these
+    // stacks: the destructor then keeps every slab mapped.
+    void keep_all_mapped() noexcept { keep_all_mapped_ = true; }
+
 private:
     stack_slab* new_slab(std::size_t usable, std::size_t slots);
     void install_guard(char* low, std::size_t bytes);
@@ -80,6 +84,7 @@ private:
     guard_mode guard_mode_;
     std::atomic<stack_slab*> slabs_{nullptr};
     std::atomic<std::size_t> guards_{0};
+    bool keep_all_mapped_ = false;
 
     // A batch: up to stack_cache::batch dead fibers linked through next_free.
     // Moving whole batches keeps the lock hold short and never walks lists

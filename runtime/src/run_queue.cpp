@@ -1,8 +1,9 @@
 // runtime/src/run_queue.cpp — Go's per-P run queue: a 256-slot ring that
 // only its owner pushes to and anyone may pop from, plus the runnext slot.
-// Invariants and memory orders: see run_queue in runtime/detail/scheduler.hpp.
+// Invariants and memory orders: see runtime/detail/run_queue.hpp.
 
-#include "runtime/detail/scheduler.hpp"
+#include "runtime/detail/run_queue.hpp"
+#include "runtime/detail/spinlock.hpp"
 
 namespace goro::detail {
 

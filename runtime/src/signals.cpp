@@ -144,8 +144,8 @@ void forward_to_previous(int sig, siginfo_t* info, void* uctx, const struct siga
 }
 
 void on_fault(int sig, siginfo_t* info, void* uctx) {
-    worker* w = current_worker();
-    const fiber* f = w ? w->current : nullptr;
+    machine* m = current_machine();
+    const fiber* f = m ? m->current : nullptr;
     if (f) {
         auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
         auto low = reinterpret_cast<std::uintptr_t>(f->stack_low);

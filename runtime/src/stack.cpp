@@ -111,7 +111,7 @@ stack_pool::~stack_pool() {
     stack_slab* s = slabs_.load(std::memory_order_acquire);
     // A call still running in goro::blocking may use memory on any of this
     // run's stacks (a buffer its fiber's parent owns): keep them all.
-    bool blocking_in_flight = false;
+    bool blocking_in_flight = keep_all_mapped_;
     for (stack_slab* t = s; t && !blocking_in_flight; t = t->next) blocking_in_flight = holds_blocking_call(t);
     while (s) {
         stack_slab* next = s->next;

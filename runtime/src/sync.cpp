@@ -43,13 +43,14 @@ constexpr int spin_pauses = 30;
 // the lock holder, and nothing else waiting to run here.
 bool can_spin(int iteration) {
     if (iteration >= active_spin_rounds) return false;
-    detail::worker* w = detail::current_worker();
-    if (!w) return true;  // a plain thread
-    detail::scheduler& s = w->sched;
+    detail::runtime_entry entry;
+    if (!entry.m) return true;  // a plain thread
+    if (!entry.p) return false;  // its P was taken: give the thread back soon
+    detail::scheduler& s = entry.m->sched;
     if (s.procs <= 1) return false;
     if (s.procs <= s.idle_count.load(std::memory_order_relaxed) + s.spinning_count.load(std::memory_order_relaxed) + 1)
         return false;
-    return w->runq.empty();
+    return entry.p->runq.empty();
 }
 
 }  // namespace
@@ -57,6 +58,7 @@ bool can_spin(int iteration) {
 // ------------------------------------------------------------------ mutex
 
 bool mutex::try_lock() {
+    detail::preemption_point();
     std::int32_t old = state_.load(std::memory_order_relaxed);
     for (;;) {
         if (old & (mutex_locked | mutex_starving)) return false;
@@ -65,6 +67,7 @@ bool mutex::try_lock() {
 }
 
 void mutex::lock_slow() {
+    detail::preemption_point();
     std::int64_t wait_start = 0;
     bool starving = false;
     bool awoke = false;
@@ -137,6 +140,7 @@ constexpr std::int32_t max_readers = 1 << 30;
 }
 
 void rw_mutex::lock_shared() {
+    detail::preemption_point();
     if (reader_count_.fetch_add(1, std::memory_order_acquire) + 1 < 0) {
         // A writer is pending: wait for it.
         detail::semacquire(&reader_sema_, false, detail::wait_reason::rw_mutex_read);
@@ -144,6 +148,7 @@ void rw_mutex::lock_shared() {
 }
 
 bool rw_mutex::try_lock_shared() {
+    detail::preemption_point();
     std::int32_t c = reader_count_.load(std::memory_order_relaxed);
     for (;;) {
         if (c < 0) return false;
@@ -160,6 +165,7 @@ void rw_mutex::unlock_shared() {
 }
 
 void rw_mutex::lock() {
+    detail::preemption_point();
     writer_.lock();  // first resolve competition with other writers
     // Announce the pending writer to readers, then wait for active ones.
     std::int32_t r = reader_count_.fetch_sub(max_readers, std::memory_order_acq_rel);
@@ -168,6 +174,7 @@ void rw_mutex::lock() {
 }
 
 bool rw_mutex::try_lock() {
+    detail::preemption_point();
     if (!writer_.try_lock()) return false;
     std::int32_t none = 0;
     if (!reader_count_.compare_exchange_strong(none, -max_readers, std::memory_order_acquire)) {
@@ -187,6 +194,7 @@ void rw_mutex::unlock() {
 // ------------------------------------------------------------- wait_group
 
 void wait_group::add(std::int64_t delta) {
+    detail::preemption_point();
     std::uint64_t state = state_.load(std::memory_order_relaxed);
     std::int64_t counter;
     std::uint32_t waiters;
@@ -211,6 +219,7 @@ void wait_group::add(std::int64_t delta) {
 }
 
 void wait_group::wait() {
+    detail::preemption_point();
     std::uint64_t state = state_.load(std::memory_order_acquire);
     for (;;) {
         if ((state >> 32) == 0) return;
@@ -245,6 +254,7 @@ void cond::notify_list::lock() noexcept {
 void cond::notify_list::unlock() noexcept { locked.store(false, std::memory_order_release); }
 
 void cond::wait() {
+    detail::preemption_point();
     const std::uint32_t ticket = notify_.wait_ticket.fetch_add(1, std::memory_order_acq_rel);
     unlock_fn_(lock_);
     notify_.lock();
@@ -269,6 +279,7 @@ void cond::wait() {
 }
 
 void cond::signal() {
+    detail::preemption_point();
     if (notify_.wait_ticket.load(std::memory_order_acquire) == notify_.notify_ticket.load(std::memory_order_acquire))
         return;  // nobody waiting: the fast path Go takes too
     notify_.lock();
@@ -297,6 +308,7 @@ void cond::signal() {
 }
 
 void cond::broadcast() {
+    detail::preemption_point();
     if (notify_.wait_ticket.load(std::memory_order_acquire) == notify_.notify_ticket.load(std::memory_order_acquire))
         return;
     notify_.lock();

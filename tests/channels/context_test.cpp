@@ -247,7 +247,8 @@ TEST_CASE("context.TestParentFinishesChild") {
         for (const auto& entry : all) {
             const char* name = entry.first;
             const goro::context& ctx = *entry.second;
-            CHECK_MESSAGE(is_done(ctx), name, ".done() blocked, but shouldn't have");
+            const bool done = is_done(ctx);  // a goro call: never inside CHECK_MESSAGE
+            CHECK_MESSAGE(done, name, ".done() blocked, but shouldn't have");
             CHECK_MESSAGE(ctx.err() == context_errc::canceled, name);
         }
         CHECK(value_of(timer_child, key) == std::optional<std::string>("value"));
@@ -575,7 +576,10 @@ void test_layers(std::uint64_t seed, bool test_timeout) {
         }
         CHECK_MESSAGE(wrong == 0, when, ": ctx.value(key) != key; ", seed_text(seed));
     };
-    if (!test_timeout) CHECK_MESSAGE(!is_done(ctx), "ctx should not be canceled yet; ", seed_text(seed));
+    if (!test_timeout) {
+        const bool done = is_done(ctx);  // a goro call: never inside CHECK_MESSAGE
+        CHECK_MESSAGE(!done, "ctx should not be canceled yet; ", seed_text(seed));
+    }
     check_values("before cancel");
     if (test_timeout) {
         const bool done = wait_done(ctx);
@@ -585,7 +589,8 @@ void test_layers(std::uint64_t seed, bool test_timeout) {
     } else {
         const goro::cancel_func cancel = cancels[static_cast<std::size_t>(r() % cancels.size())];
         cancel();
-        CHECK_MESSAGE(is_done(ctx), "ctx should be canceled; ", seed_text(seed));
+        const bool done = is_done(ctx);
+        CHECK_MESSAGE(done, "ctx should be canceled; ", seed_text(seed));
         CHECK_MESSAGE(ctx.err() == context_errc::canceled, seed_text(seed));
         check_values("after cancel");
     }
@@ -662,7 +667,8 @@ TEST_CASE("context.TestWithCancelCanceledParent") {
         pcancel();
 
         auto [c, cancel] = goro::with_cancel(parent);
-        CHECK_MESSAGE(is_done(c), "child not done immediately upon construction");
+        const bool done = is_done(c);
+        CHECK_MESSAGE(done, "child not done immediately upon construction");
         CHECK(c.err() == context_errc::canceled);
 
         // A timeout under a cancelled parent is cancelled, not timed out.

@@ -615,7 +615,8 @@ void select5_recv(select5_env& s) {
     s.c.send(s.n);
     int x = 0, unused = 0;
     auto cases = select5_cases<def, bits>(s, unused, goro::recv(s.c, x));
-    CHECK_MESSAGE(select_tuple(cases) == (def == 1 ? 1 : 0), "static recv variant " << V);
+    const int chosen = select_tuple(cases);  // a goro call: never inside CHECK_MESSAGE
+    CHECK_MESSAGE(chosen == (def == 1 ? 1 : 0), "static recv variant " << V);
     CHECK_MESSAGE(x == s.n, "static recv variant " << V);
     ++s.n;
 }
@@ -626,8 +627,10 @@ void select5_send(select5_env& s) {
     constexpr unsigned def = V % 3, bits = V / 3;
     int unused = 0;
     auto cases = select5_cases<def, bits>(s, unused, goro::send(s.c, s.n));
-    CHECK_MESSAGE(select_tuple(cases) == (def == 1 ? 1 : 0), "static send variant " << V);
-    CHECK_MESSAGE(s.c.recv() == s.n, "static send variant " << V);
+    const int chosen = select_tuple(cases);
+    const auto got = s.c.recv();
+    CHECK_MESSAGE(chosen == (def == 1 ? 1 : 0), "static send variant " << V);
+    CHECK_MESSAGE(got == s.n, "static send variant " << V);
     ++s.n;
 }
 
@@ -643,7 +646,8 @@ void select5_nonblock(select5_env& s) {
             return std::tuple_cat(idle_cases<V>(s, x), std::tuple(goro::default_case()));
     }();
     const int want = (V & 1u) != 0 ? 0 : std::popcount(V);
-    CHECK_MESSAGE(select_tuple(cases) == want, "static nonblock variant " << V);
+    const int chosen = select_tuple(cases);
+    CHECK_MESSAGE(chosen == want, "static nonblock variant " << V);
     CHECK_MESSAGE(x == s.n, "static nonblock variant " << V);
     ++s.n;
 }
@@ -685,7 +689,8 @@ void select5_dynamic(select5_env& s) {
                 if (form == 2) cases.emplace_back(goro::recv(s.c));
                 if (def == 2) cases.emplace_back(goro::default_case());
                 add_idle_cases(cases, bits, s, unused);
-                CHECK_MESSAGE(goro::select(cases) == real, "dynamic recv " << def << "/" << bits << "/" << form);
+                const int chosen = goro::select(cases);
+                CHECK_MESSAGE(chosen == real, "dynamic recv " << def << "/" << bits << "/" << form);
                 if (form == 0) CHECK(x == s.n);
                 if (form == 1) CHECK((x == s.n && ok));
                 if (form == 2) CHECK(s.c.len() == 0u);
@@ -698,7 +703,8 @@ void select5_dynamic(select5_env& s) {
             cases.emplace_back(goro::send(s.c, s.n));
             if (def == 2) cases.emplace_back(goro::default_case());
             add_idle_cases(cases, bits, s, unused);
-            CHECK_MESSAGE(goro::select(cases) == real, "dynamic send " << def << "/" << bits);
+            const int chosen = goro::select(cases);
+            CHECK_MESSAGE(chosen == real, "dynamic send " << def << "/" << bits);
             CHECK(s.c.recv() == s.n);
             ++s.n;
         }
@@ -711,7 +717,8 @@ void select5_dynamic(select5_env& s) {
             add_idle_cases(cases, bits, s, x);
             if (!default_first) cases.emplace_back(goro::default_case());
             const int want = default_first ? 0 : std::popcount(bits);
-            CHECK_MESSAGE(goro::select(cases) == want, "dynamic nonblock " << bits << "/" << default_first);
+            const int chosen = goro::select(cases);
+            CHECK_MESSAGE(chosen == want, "dynamic nonblock " << bits << "/" << default_first);
             CHECK(x == s.n);
             ++s.n;
         }

@@ -8,9 +8,11 @@
 //   - Do not use INFO or CAPTURE inside fibers: doctest keeps them in
 //     thread-local lists, and a fiber that yields may resume on another
 //     worker. CHECK_MESSAGE carries context without that problem, as long
-//     as its expression does not block: doctest opens the message scope
-//     before evaluating it, so a fiber that parks inside would leave the
-//     scope on one worker's list and close it on another's.
+//     as its expression calls no goro function: doctest opens the message
+//     scope before evaluating it, and any goro call may switch (a park, or
+//     a preemption at a long runner's next goro call), leaving the scope on
+//     one thread's list and closing it on another's. Evaluate into a local
+//     first, then CHECK_MESSAGE the local.
 //   - Never assert that something finished within a time. Waits that could
 //     hang on a broken runtime go through `eventually`, whose limit exists only
 //     to turn a hang into a readable failure.

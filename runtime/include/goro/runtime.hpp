@@ -60,6 +60,9 @@ struct spawn_options {
 
 using time_point = std::chrono::steady_clock::time_point;
 
+// Go's time.Now(): the steady clock (a goro call: a long runner may yield).
+time_point now() noexcept;
+
 namespace detail {
 
 struct fiber;

@@ -1,0 +1,431 @@
+// runtime/src/park.cpp — switching between a fiber and its M's scheduler
+// stack, park and ready, run queue pushes, yield and preemption.
+//
+// Invariants:
+//   - A fiber gives its M back by jumping to the M's scheduler stack with
+//     a switch_request; the request is carried out there, once the fiber's
+//     stack is no longer in use. This is what makes parking safe: commit
+//     runs after the switch (Go's park_m runs unlockf on g0).
+//   - An M clears in_runtime right before it jumps into a fiber and sets it
+//     right after the fiber jumps back, then reads revoke before it touches
+//     its P again: sysmon may have taken the P meanwhile (runtime entry,
+//     runtime/detail/scheduler.hpp).
+//   - Exactly one party readies a parked fiber: whoever took its waiter
+//     record off a queue, under that queue's lock.
+//   - An M that lost its P while its fiber ran carries out the fiber's
+//     request without a P (the global queue takes what a run queue would)
+//     unless it can take an idle P first, as Go's exitsyscall does.
+
+#include <cxxabi.h>
+#include <sched.h>
+
+#include <mutex>
+#include <optional>
+
+#include <goro/panic.hpp>
+#include <goro/runtime.hpp>
+
+#include "runtime/detail/fatal.hpp"
+#include "runtime/detail/futex.hpp"
+#include "runtime/detail/park.hpp"
+#include "runtime/detail/scheduler.hpp"
+
+namespace goro::detail {
+
+void report_stall_end(machine& m, fiber* f) noexcept;  // sysmon.cpp
+[[noreturn]] void report_panic(fiber* f) noexcept;  // spawn.cpp
+void destroy_fiber_locals(fiber* f) noexcept;
+
+namespace {
+
+enum class switch_kind : std::uint8_t { yield, preempted, park, exit, abandon };
+
+struct switch_request {
+    switch_kind kind;
+    park_commit commit = nullptr;
+    void* arg = nullptr;
+};
+
+__attribute__((tls_model("initial-exec"))) thread_local thread_parker* this_thread_parker = nullptr;
+
+// libstdc++ keeps the caught-exception chain per thread; it must travel with
+// the fiber. The accessor is declared const, so a compiler may reuse its
+// result: call it only on the scheduler stack, which never changes thread.
+eh_globals* thread_eh_globals() noexcept { return reinterpret_cast<eh_globals*>(abi::__cxa_get_globals()); }
+
+thread_parker* this_thread_waiter() {
+    if (!this_thread_parker) {
+        // One per plain thread, freed when the thread exits.
+        static thread_local std::unique_ptr<thread_parker> owner;
+        owner = std::make_unique<thread_parker>();
+        this_thread_parker = owner.get();
+    }
+    return this_thread_parker;
+}
+
+// Leave the running fiber for the scheduler stack of the M that runs it.
+// Returns when some M resumes the fiber (never for exit or abandon).
+void switch_to_scheduler(fiber* self, switch_request* request) noexcept {
+    machine* m = current_machine();
+    const bool final_exit = request->kind == switch_kind::exit || request->kind == switch_kind::abandon;
+    asan_start_switch(final_exit ? nullptr : &self->asan_fake_stack, m->scheduler_stack);
+    tsan_switch_to(m->tsan_scheduler_fiber);
+    ctx::transfer_t from = ctx::jump_fcontext(m->scheduler_context, request);
+    // Resumed, perhaps by another M: it passed itself as the data.
+    auto* resumer = static_cast<machine*>(from.data);
+    resumer->scheduler_context = from.fctx;
+    asan_finish_switch(self->asan_fake_stack);
+}
+
+// Wait out a pending revoke and return the bits that remain; drop the P if
+// it was taken (the M now runs its fiber without one).
+std::uint32_t settle_revoke(machine& m) noexcept {
+    std::uint32_t bits;
+    while ((bits = m.revoke.load(std::memory_order_acquire)) & revoke_pending) sched_yield();
+    if (bits & revoke_taken) {
+        m.p = nullptr;
+        m.counted_without_p = true;  // sysmon counted us in running_without_p
+        m.revoke.fetch_and(~revoke_taken, std::memory_order_relaxed);
+    }
+    return bits;
+}
+
+void stop_counting_without_p(machine& m) noexcept {
+    if (!m.counted_without_p) return;
+    m.counted_without_p = false;
+    m.sched.running_without_p.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+// Take an idle P for an M that lost its own (Go's exitsyscallfast_pidle).
+bool reacquire_p(machine& m) noexcept {
+    scheduler& s = m.sched;
+    if (s.idle_count.load(std::memory_order_relaxed) == 0) return false;
+    std::lock_guard<std::mutex> g(s.lock);
+    if (s.stopping.load(std::memory_order_relaxed)) return false;
+    m.p = pidle_get_locked(s, &m);
+    return m.p != nullptr;
+}
+
+void enqueue_global(scheduler& s, fiber* f) noexcept {
+    f->state.store(fiber_state::runnable, std::memory_order_release);
+    s.global_queue.enqueue(f);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // Dekker with go_idle
+    wake_idle();
+}
+
+// True when a yielding fiber would be the next one picked anyway: no local
+// or global work, no timer of ours due, not stopping.
+bool nothing_else_to_run(machine& m) {
+    processor& p = *m.p;
+    if (!p.runq.empty() || m.sched.global_queue.size_approx() != 0) return false;
+    if (m.sched.stopping.load(std::memory_order_relaxed)) return false;
+    std::int64_t when = p.timers.earliest_ns.load(std::memory_order_relaxed);
+    return when == INT64_MAX || when > steady_now_ns();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ fiber entry
+
+void fiber_main(ctx::transfer_t from) noexcept {
+    auto* m = static_cast<machine*>(from.data);
+    m->scheduler_context = from.fctx;
+    fiber* self = m->current;
+    asan_finish_switch(nullptr);
+    try {
+        self->run_and_destroy(self->callable);
+        // fiber_local values die with the fiber, on its own stack: their
+        // destructors may park or throw like any fiber code.
+        destroy_fiber_locals(self);
+    } catch (...) {
+        report_panic(self);
+    }
+    switch_request exit_request{switch_kind::exit};
+    switch_to_scheduler(self, &exit_request);
+    GORO_FATAL("runtime: a dead fiber was resumed");
+}
+
+void resolve_revoke(machine& m) noexcept {
+    if (settle_revoke(m) & revoke_abandoned) {
+        // The run has ended: leave this fiber where it is, abandoned, and
+        // let the thread exit from its own stack.
+        switch_request request{switch_kind::abandon};
+        switch_to_scheduler(m.current, &request);
+        GORO_FATAL("runtime: an abandoned fiber was resumed");
+    }
+}
+
+// -------------------------------------------------------------- execute
+
+bool execute(machine& m, fiber* f) {
+    eh_globals* const eh = thread_eh_globals();  // this thread's, for good
+    for (;;) {
+        processor& p = *m.p;
+        m.current = f;
+        m.running_fiber.store(f, std::memory_order_relaxed);
+        f->state.store(fiber_state::running, std::memory_order_relaxed);
+        p.switches.store(p.switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        m.preempt.store(false, std::memory_order_relaxed);
+        *eh = f->exceptions;
+        asan_start_switch(&m.asan_fake_stack, {f->stack_low, f->stack_size});
+        tsan_switch_to(f->tsan_fiber);
+        m.in_runtime.store(false, std::memory_order_release);
+        ctx::transfer_t back = ctx::jump_fcontext(f->context, &m);
+        m.in_runtime.store(true, std::memory_order_relaxed);
+        light_barrier();
+        asan_finish_switch(m.asan_fake_stack);
+        f->context = back.fctx;
+        f->exceptions = *eh;
+        *eh = {};
+        m.current = nullptr;
+        const switch_request request = *static_cast<switch_request*>(back.data);
+
+        if (m.revoke.load(std::memory_order_relaxed) != 0 && (settle_revoke(m) & revoke_abandoned)) return false;
+        if (request.kind == switch_kind::abandon) return false;
+        if (m.stall_since_ns.load(std::memory_order_relaxed) != 0) report_stall_end(m, f);
+
+        if (!m.p && reacquire_p(m)) stop_counting_without_p(m);
+        if (!m.p) {
+            // No P to be had: carry the request out as a plain thread
+            // would, then this M goes idle (the caller loops).
+            switch (request.kind) {
+            case switch_kind::yield:
+            case switch_kind::preempted:
+                enqueue_global(m.sched, f);
+                break;
+            case switch_kind::exit:
+                finish_fiber(m, f);
+                break;
+            case switch_kind::park:
+                f->state.store(fiber_state::waiting, std::memory_order_release);
+                if (request.commit && !request.commit(request.arg)) enqueue_global(m.sched, f);
+                break;
+            case switch_kind::abandon:
+                break;
+            }
+            stop_counting_without_p(m);
+            return true;
+        }
+
+        switch (request.kind) {
+        case switch_kind::yield:
+            if (nothing_else_to_run(m)) {
+                // find_runnable would pop f straight back: skip the queue
+                // round trip, not the switch.
+                ++m.p->schedule_tick;
+                continue;
+            }
+            f->state.store(fiber_state::runnable, std::memory_order_relaxed);
+            make_runnable(f, false);
+            return true;
+        case switch_kind::preempted:
+            // As Go's gopreempt_m: behind everything, on the global queue.
+            enqueue_global(m.sched, f);
+            return true;
+        case switch_kind::exit:
+            finish_fiber(m, f);
+            return true;
+        case switch_kind::park:
+            f->state.store(fiber_state::waiting, std::memory_order_release);
+            // From here f may be readied by whoever sees it once commit
+            // publishes it: do not touch f after a successful commit.
+            if (!request.commit || request.commit(request.arg)) return true;
+            f->state.store(fiber_state::running, std::memory_order_relaxed);
+            continue;  // commit declined: resume f at once
+        case switch_kind::abandon:
+            return false;
+        }
+    }
+}
+
+// ------------------------------------------------------------ accessors
+
+fiber* current_fiber() noexcept {
+    machine* m = current_machine();
+    return m ? m->current : nullptr;
+}
+
+fiber* current_waiter() noexcept {
+    if (fiber* f = current_fiber()) return f;
+    return this_thread_waiter();
+}
+
+// ------------------------------------------------------------ run queues
+
+bool runq_put(processor& p, fiber* f, bool next) noexcept {
+    fiber* overflow[run_queue::capacity / 2 + 1];
+    std::uint32_t overflow_count = 0;
+    if (p.runq.push(f, next, overflow, &overflow_count)) return false;
+    p.sched.global_queue.enqueue_bulk(overflow, overflow_count);
+    return true;
+}
+
+bool make_runnable(fiber* f, bool next) noexcept {
+    runtime_entry entry;
+    if (!entry.p) {
+        // A plain thread, or an M whose P was taken: the global queue, then
+        // make sure an M looks.
+        std::optional<plain_thread_scope> scope;
+        scheduler* s = nullptr;
+        if (entry.m) {
+            s = &entry.m->sched;  // alive: we are inside the runtime
+        } else {
+            scope.emplace();
+            s = scope->sched;
+            if (!s) GORO_FATAL("runtime: a fiber was readied after its runtime stopped");
+        }
+        s->global_queue.enqueue(f);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        wake_idle();
+        return false;
+    }
+    const bool overflowed = runq_put(*entry.p, f, next);
+    // Dekker with go_idle: our push, then the idle Ps' state. A runnext
+    // push is a seq_cst exchange already. A plain ring push (a yield) needs
+    // no fence: this busy M runs it anyway, the fence would only help an
+    // idle one steal it sooner, and it costs a third of a yield.
+    if (overflowed) std::atomic_thread_fence(std::memory_order_seq_cst);
+    wake_idle();
+    return overflowed;
+}
+
+void note_thread_unparked() noexcept;  // deadlock.cpp
+void note_thread_parked() noexcept;
+
+void ready(fiber* waiter) noexcept {
+    if (waiter->is_thread) {
+        auto* p = static_cast<thread_parker*>(waiter);
+        // The waker, not the thread, un-counts it: from this moment the
+        // thread can act, and the deadlock check must know at once.
+        note_thread_unparked();
+        p->wakeup.store(1, std::memory_order_release);
+        futex_wake(p->wakeup, 1);
+        return;
+    }
+    // A plain thread keeps the scheduler (and so the fiber's stack) alive
+    // across the whole hand-off; make_runnable nests its own scope.
+    std::optional<plain_thread_scope> scope;
+    if (!current_machine()) {
+        scope.emplace();
+        if (!scope->sched) GORO_FATAL("runtime: a fiber was readied after its runtime stopped");
+    }
+    // Exactly one party readies a parked fiber, so a check and a store
+    // suffice where a CAS would cost a locked instruction on every hand-off.
+    // The check still catches a double ready in the common interleavings.
+    if (waiter->state.load(std::memory_order_acquire) != fiber_state::waiting)
+        GORO_FATAL("runtime: ready of a fiber that is not waiting");
+    waiter->state.store(fiber_state::runnable, std::memory_order_release);
+    make_runnable(waiter, true);
+}
+
+// ------------------------------------------------------------ park, yield
+
+void park(wait_reason reason, park_commit commit, void* arg) {
+    machine* m = current_machine();
+    fiber* self = m ? m->current : nullptr;
+    if (!self) {
+        thread_parker* p = this_thread_waiter();
+        p->reason.store(reason, std::memory_order_relaxed);
+        p->waiting_since_ns.store(coarse_clock_ns(), std::memory_order_relaxed);
+        note_thread_parked();
+        if (!commit || commit(arg)) {
+            while (p->wakeup.load(std::memory_order_acquire) == 0) futex_wait(p->wakeup, 0, -1);
+            p->wakeup.store(0, std::memory_order_relaxed);
+        } else {
+            note_thread_unparked();  // nobody will ready us
+        }
+        p->reason.store(wait_reason::none, std::memory_order_relaxed);
+        return;
+    }
+    self->reason.store(reason, std::memory_order_relaxed);
+    // The M's cached coarse clock: approximate, as Go's waitsince is, and
+    // it spares every park a clock read.
+    self->waiting_since_ns.store(m->coarse_now_ns, std::memory_order_relaxed);
+    switch_request request{switch_kind::park, commit, arg};
+    switch_to_scheduler(self, &request);
+    self->reason.store(wait_reason::none, std::memory_order_relaxed);
+}
+
+void yield_fiber(fiber* self) noexcept {
+    switch_request request{switch_kind::yield};
+    switch_to_scheduler(self, &request);
+}
+
+void yield_to_readied() noexcept {
+    if (fiber* self = current_fiber()) yield_fiber(self);
+}
+
+// ------------------------------------------------- blocking_scope (Go's
+// entersyscall / exitsyscall)
+
+void* enter_blocking() noexcept {
+    processor* p = nullptr;
+    machine* m = nullptr;
+    bool hand_off = false;
+    {
+        runtime_entry entry;
+        if (!entry.p || !entry.m->current) return nullptr;  // a plain thread, or no P to release
+        m = entry.m;
+        p = entry.p;
+        p->status.store(p_status::syscall, std::memory_order_release);
+        if (!p->runq.empty()) {
+            // Fibers wait behind us: give them the P now rather than at
+            // sysmon's next look.
+            p_status expected = p_status::syscall;
+            if (p->status.compare_exchange_strong(expected, p_status::idle, std::memory_order_acq_rel)) {
+                {
+                    std::lock_guard<std::mutex> g(m->sched.lock);
+                    p->owner.store(nullptr, std::memory_order_relaxed);
+                }
+                m->p = nullptr;
+                m->counted_without_p = true;
+                m->sched.running_without_p.fetch_add(1, std::memory_order_acq_rel);
+                hand_off = true;
+            }
+        }
+        if (hand_off) hand_off_p(m->sched, p);
+    }
+    return m;
+}
+
+void exit_blocking(void* token) noexcept {
+    if (!token) return;
+    bool have_p = false;
+    machine* m = nullptr;
+    {
+        runtime_entry entry;  // never returns if the run ended meanwhile
+        m = entry.m;
+        if (processor* p = m->p) {
+            p_status expected = p_status::syscall;
+            if (p->status.compare_exchange_strong(expected, p_status::running, std::memory_order_acq_rel)) return;
+            // sysmon took it: it counted us in running_without_p.
+            m->p = nullptr;
+            m->counted_without_p = true;
+        }
+        have_p = reacquire_p(*m);
+        if (have_p) stop_counting_without_p(*m);
+    }
+    // No P to be had: give the thread back (Go's exitsyscall0). The M
+    // queues this fiber globally and goes idle; an M with a P runs it.
+    if (!have_p) yield_fiber(m->current);
+}
+
+void preemption_point() noexcept {
+    machine* m = current_machine();
+    if (!m || !m->preempt.load(std::memory_order_relaxed) || !m->current) return;
+    switch_request request{switch_kind::preempted};
+    switch_to_scheduler(m->current, &request);
+}
+
+}  // namespace goro::detail
+
+namespace goro {
+
+void yield() {
+    if (detail::fiber* self = detail::current_fiber())
+        detail::yield_fiber(self);
+    else
+        std::this_thread::yield();
+}
+
+}  // namespace goro

@@ -1,0 +1,117 @@
+// runtime/src/sleep.cpp — the clocks, sleeping, and the timer calls that
+// the layers above use (timer channels, contexts, socket deadlines).
+//
+// Invariants: a timer goes on the heap of the P that the adding thread
+// holds; a thread holding none (a plain thread, an M whose P was taken)
+// uses P0's heap. Heaps are locked (runtime/detail/timer.hpp), so adding to
+// a P one does not hold is safe; which heap only decides whose M fires it
+// first (any M runs another P's expired timers when it looks for work).
+
+#include <time.h>
+
+#include <cerrno>
+#include <optional>
+
+#include <goro/runtime.hpp>
+
+#include "runtime/detail/park.hpp"
+#include "runtime/detail/scheduler.hpp"
+
+namespace goro::detail {
+
+void preemption_point() noexcept;
+
+std::int64_t steady_now_ns() noexcept {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Cheap (about 5 ns) and 4 ms coarse: enough for "how long has it waited".
+std::int64_t coarse_clock_ns() noexcept {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+namespace {
+
+struct sleep_timer : timer_node {
+    fiber* sleeper = nullptr;
+};
+
+void wake_sleeper(timer_node* t) { ready(static_cast<sleep_timer*>(t)->sleeper); }
+
+timer_heap& heap_for(scheduler& s, processor* p) noexcept { return p ? p->timers : s.processors[0]->timers; }
+
+}  // namespace
+
+timer_heap* add_timer(timer_node* t, std::uint64_t* run_id) {
+    const std::int64_t when = t->when_ns;  // t may fire and change once added
+    runtime_entry entry;
+    std::optional<plain_thread_scope> scope;
+    scheduler* s = nullptr;
+    if (entry.m) {
+        s = &entry.m->sched;
+    } else {
+        scope.emplace();
+        s = scope->sched;
+        if (!s) return nullptr;
+    }
+    *run_id = s->run_id;
+    timer_heap& heap = heap_for(*s, entry.p);
+    heap.add(t);
+    timer_added(*s, when);
+    return &heap;
+}
+
+bool remove_timer(timer_node* t, timer_heap* heap, std::uint64_t run_id) {
+    if (!heap) return false;
+    runtime_entry entry;
+    std::optional<plain_thread_scope> scope;
+    scheduler* s = entry.m ? &entry.m->sched : (scope.emplace(), scope->sched);
+    // A heap of an older runtime is gone with it.
+    if (!s || s->run_id != run_id) return false;
+    return heap->remove(t);
+}
+
+void sleep_until_steady(std::int64_t deadline_ns) {
+    fiber* self = current_fiber();
+    if (!self) {
+        std::int64_t left = deadline_ns - steady_now_ns();
+        if (left > 0) {
+            timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000), static_cast<long>(deadline_ns % 1'000'000'000)};
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+            }
+        }
+        return;
+    }
+    sleep_timer t;
+    t.when_ns = deadline_ns;
+    t.fire = &wake_sleeper;
+    t.sleeper = self;
+    park(
+        wait_reason::sleep,
+        [](void* arg) {
+            auto* timer = static_cast<sleep_timer*>(arg);
+            const std::int64_t when = timer->when_ns;  // timer may fire and vanish once added
+            machine* m = current_machine();  // on its scheduler stack: inside the runtime
+            heap_for(m->sched, m->p).add(timer);
+            timer_added(m->sched, when);
+            return true;
+        },
+        &t);
+}
+
+void sleep_for_ns(std::int64_t ns) { sleep_until_steady(deadline_after(ns)); }
+
+}  // namespace goro::detail
+
+namespace goro {
+
+time_point now() noexcept {
+    detail::preemption_point();
+    return time_point(std::chrono::nanoseconds(detail::steady_now_ns()));
+}
+
+}  // namespace goro

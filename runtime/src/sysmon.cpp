@@ -1,0 +1,265 @@
+// runtime/src/sysmon.cpp — the system monitor (Go's sysmon): a thread of its
+// own that needs no P. Each round it
+//   - polls the network when nobody has for 10 ms;
+//   - asks a fiber that has run 10 ms without coming back to the runtime to
+//     yield at its next goro call (machine::preempt);
+//   - takes the P of an M that is stuck outside the runtime (a fiber in a
+//     raw system call, a std::mutex, a long loop) or inside a
+//     goro::blocking_scope, and hands it to another M, so the P's other
+//     fibers run on (Go's retake and handoffp);
+//   - reports stalls when GORO_DEBUG=stalls=1.
+// It sleeps 20 µs, doubling up to 10 ms while it finds nothing to do, and
+// sleeps outright while every P is idle, so an idle program costs no CPU.
+//
+// Invariants:
+//   - sysmon takes a P only under scheduler::lock, and only from an M that
+//     is outside the runtime: a running P through the revoke protocol
+//     (revoke_pending, heavy barrier, in_runtime check, status CAS), a
+//     syscall P by CAS on its status. The M finds out at its next runtime
+//     entry, or at the end of its blocking_scope.
+//   - The seen_* fields of each P are sysmon's alone.
+
+#include <cinttypes>
+#include <cstdio>
+#include <mutex>
+
+#include "runtime/detail/fatal.hpp"
+#include "runtime/detail/futex.hpp"
+#include "runtime/detail/io_poller.hpp"
+#include "runtime/detail/scheduler.hpp"
+
+namespace goro::detail {
+
+io_poller* current_io_poller() noexcept;
+
+namespace {
+
+constexpr std::int64_t min_delay_ns = 20'000;
+constexpr std::int64_t max_delay_ns = 10'000'000;
+constexpr int idle_rounds_before_backoff = 50;
+constexpr std::int64_t network_poll_interval_ns = 10'000'000;
+
+void append_fiber(char* out, std::size_t size, const fiber* f) {
+    const char* name = f->name.load(std::memory_order_relaxed);
+    std::snprintf(out, size, "fiber %" PRIu64 "%s%s%s", f->id.load(std::memory_order_relaxed), name ? " \"" : "",
+                  name ? name : "", name ? "\"" : "");
+}
+
+void format_ms(char* out, std::size_t size, std::int64_t ns) {
+    std::snprintf(out, size, "%.1fms", static_cast<double>(ns) / 1e6);
+}
+
+const char* actions_text(std::uint32_t actions) {
+    switch (actions & (stall_asked_to_yield | stall_handed_off)) {
+    case stall_asked_to_yield: return "asked it to yield";
+    case stall_handed_off: return "handed its P to another thread";
+    case stall_asked_to_yield | stall_handed_off: return "asked it to yield, handed its P to another thread";
+    default: return "nothing yet";
+    }
+}
+
+// The first line of a stall: the fiber has held its P (or its thread) for
+// over 10 ms.
+void report_stall(machine& m, std::int64_t now) {
+    const fiber* f = m.running_fiber.load(std::memory_order_relaxed);
+    if (!f) return;
+    char who[128], held[32], line[640];
+    append_fiber(who, sizeof who, f);
+    format_ms(held, sizeof held, now - m.stall_since_ns.load(std::memory_order_relaxed));
+    std::snprintf(line, sizeof line,
+                  "goro: stall: %s has held P%d for %s without returning to the runtime; sysmon %s\n"
+                  "\tspawned at %s:%u in %s\n",
+                  who, m.stall_p.load(std::memory_order_relaxed), held,
+                  actions_text(m.stall_actions.load(std::memory_order_relaxed)),
+                  f->site_file.load(std::memory_order_relaxed), f->site_line.load(std::memory_order_relaxed),
+                  f->site_function.load(std::memory_order_relaxed));
+    write_stderr(line);
+}
+
+void note_stall(machine& m, processor& p, std::int64_t since, std::uint32_t action) {
+    if (!debug().stalls) return;
+    std::int64_t zero = 0;
+    if (m.stall_since_ns.compare_exchange_strong(zero, since, std::memory_order_relaxed)) {
+        m.stall_p.store(p.index, std::memory_order_relaxed);
+        m.stall_reported.store(false, std::memory_order_relaxed);
+    }
+    m.stall_actions.fetch_or(action, std::memory_order_relaxed);
+}
+
+bool has_work(scheduler& s, processor& p, std::int64_t now) {
+    if (!p.runq.empty()) return true;
+    const std::int64_t when = p.timers.earliest_ns.load(std::memory_order_acquire);
+    if (when <= now) return true;
+    (void)s;
+    return false;
+}
+
+// Take the running P p from m, which has been outside the runtime since
+// sysmon first saw it. Under lock. Returns whether it was taken.
+bool take_running_p(scheduler& s, processor& p, machine& m) {
+    if (m.in_runtime.load(std::memory_order_acquire)) return false;
+    m.revoke.fetch_or(revoke_pending, std::memory_order_seq_cst);
+    heavy_barrier();
+    p_status expected = p_status::running;
+    if (m.in_runtime.load(std::memory_order_acquire) ||
+        !p.status.compare_exchange_strong(expected, p_status::idle, std::memory_order_acq_rel)) {
+        m.revoke.fetch_and(~revoke_pending, std::memory_order_release);
+        return false;
+    }
+    // From pending to taken in one step: the M waits while pending.
+    m.revoke.fetch_xor(revoke_pending | revoke_taken, std::memory_order_release);
+    p.owner.store(nullptr, std::memory_order_relaxed);
+    s.running_without_p.fetch_add(1, std::memory_order_acq_rel);
+    m.preempt.store(true, std::memory_order_relaxed);  // come back and look for a P
+    return true;
+}
+
+// One round over every P (Go's retake). Returns how many actions it took.
+int retake(scheduler& s, std::int64_t now) {
+    int acted = 0;
+    std::vector<machine*> to_wake;
+    std::vector<std::int64_t> timers;
+    {
+        std::lock_guard<std::mutex> g(s.lock);
+        if (s.stopping.load(std::memory_order_relaxed)) return 0;
+        const int lookers =
+            s.idle_count.load(std::memory_order_relaxed) + s.spinning_count.load(std::memory_order_relaxed);
+        for (auto& pp : s.processors) {
+            processor& p = *pp;
+            const p_status status = p.status.load(std::memory_order_acquire);
+            const std::uint64_t switches = p.switches.load(std::memory_order_relaxed);
+            const bool in_syscall = status == p_status::syscall;
+            if (status == p_status::idle || switches != p.seen_switches || in_syscall != p.seen_syscall) {
+                p.seen_switches = switches;
+                p.seen_syscall = in_syscall;
+                p.seen_since_ns = now;
+                continue;
+            }
+            machine* m = p.owner.load(std::memory_order_relaxed);
+            if (!m) continue;
+            const std::int64_t stuck = now - p.seen_since_ns;
+            if (!in_syscall) {
+                if (m->in_runtime.load(std::memory_order_relaxed)) {
+                    // Looking for work or inside a short runtime section:
+                    // not stuck. Count anew from the next look.
+                    p.seen_since_ns = now;
+                    continue;
+                }
+                if (stuck >= preempt_after_ns && !m->preempt.load(std::memory_order_relaxed)) {
+                    m->preempt.store(true, std::memory_order_relaxed);
+                    note_stall(*m, p, p.seen_since_ns, stall_asked_to_yield);
+                    ++acted;
+                }
+            }
+            // As Go: leave a P whose fiber is away briefly when it has no
+            // work and others can take global work; else take it now.
+            if (!has_work(s, p, now) && lookers > 0 && stuck < preempt_after_ns) continue;
+            if (in_syscall) {
+                p_status expected = p_status::syscall;
+                if (!p.status.compare_exchange_strong(expected, p_status::idle, std::memory_order_acq_rel))
+                    continue;
+                p.owner.store(nullptr, std::memory_order_relaxed);
+                s.running_without_p.fetch_add(1, std::memory_order_acq_rel);
+            } else {
+                if (!take_running_p(s, p, *m)) continue;
+                note_stall(*m, p, p.seen_since_ns, stall_handed_off);
+            }
+            ++acted;
+            p.seen_since_ns = now;
+            std::int64_t when = INT64_MAX;
+            if (machine* w = hand_off_p_locked(s, &p, &when)) to_wake.push_back(w);
+            if (when != INT64_MAX) timers.push_back(when);
+        }
+    }
+    for (machine* w : to_wake) wake_machine(w);
+    for (std::int64_t when : timers) timer_added(s, when);
+    return acted;
+}
+
+// Stalls past 10 ms get their first line now, while they last.
+void report_long_stalls(scheduler& s, std::int64_t now) {
+    if (!debug().stalls) return;
+    std::lock_guard<std::mutex> g(s.lock);
+    for (machine* m : s.machines) {
+        const std::int64_t since = m->stall_since_ns.load(std::memory_order_relaxed);
+        if (since == 0 || now - since < preempt_after_ns || m->stall_reported.load(std::memory_order_relaxed))
+            continue;
+        m->stall_reported.store(true, std::memory_order_relaxed);
+        report_stall(*m, now);
+    }
+}
+
+void poll_network(scheduler& s) {
+    io_poller* poller = current_io_poller();
+    if (!poller || !poller->has_waiters() || s.poll_blocked.load(std::memory_order_relaxed)) return;
+    const std::int64_t now = coarse_clock_ns();
+    if (now - s.last_poll_ns.load(std::memory_order_relaxed) < network_poll_interval_ns) return;
+    fiber* batch[io_poller::max_batch];
+    const int n = poller->poll(0, batch);
+    s.last_poll_ns.store(now, std::memory_order_relaxed);
+    if (n <= 0) return;
+    for (int i = 0; i < n; ++i) batch[i]->state.store(fiber_state::runnable, std::memory_order_release);
+    s.global_queue.enqueue_bulk(batch, static_cast<std::size_t>(n));
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    wake_idle();
+}
+
+}  // namespace
+
+// Called by an M whose fiber came back after sysmon flagged it.
+void report_stall_end(machine& m, fiber* f) noexcept {
+    const std::int64_t since = m.stall_since_ns.exchange(0, std::memory_order_relaxed);
+    const std::uint32_t actions = m.stall_actions.exchange(0, std::memory_order_relaxed);
+    if (since == 0) return;
+    const std::int64_t held = steady_now_ns() - since;
+    if (held < preempt_after_ns) return;
+    char who[128], took[32], line[640];
+    append_fiber(who, sizeof who, f);
+    format_ms(took, sizeof took, held);
+    std::snprintf(line, sizeof line,
+                  "goro: stall: %s held P%d for %s before it returned to the runtime; sysmon %s\n"
+                  "\tspawned at %s:%u in %s\n",
+                  who, m.stall_p.load(std::memory_order_relaxed), took, actions_text(actions),
+                  f->site_file.load(std::memory_order_relaxed), f->site_line.load(std::memory_order_relaxed),
+                  f->site_function.load(std::memory_order_relaxed));
+    write_stderr(line);
+}
+
+void sysmon_main(scheduler& s) {
+    std::int64_t delay = min_delay_ns;
+    int idle_rounds = 0;
+    while (!s.stopping.load(std::memory_order_acquire)) {
+        if (idle_rounds == 0)
+            delay = min_delay_ns;
+        else if (idle_rounds > idle_rounds_before_backoff)
+            delay = std::min(delay * 2, max_delay_ns);
+        const std::uint32_t seen = s.sysmon_wakeup.load(std::memory_order_acquire);
+        bool outright = false;
+        {
+            std::lock_guard<std::mutex> g(s.lock);
+            if (s.idle_count.load(std::memory_order_relaxed) == s.procs && !s.stopping.load(std::memory_order_relaxed) &&
+                !debug().stalls) {
+                s.sysmon_sleeping = true;
+                outright = true;
+            }
+        }
+        if (outright) {
+            // Every P is idle: nothing to retake until one is busy again
+            // (pidle_get_locked wakes us).
+            while (s.sysmon_wakeup.load(std::memory_order_acquire) == seen) futex_wait(s.sysmon_wakeup, seen, -1);
+            idle_rounds = 0;
+            continue;
+        }
+        futex_wait(s.sysmon_wakeup, seen, steady_now_ns() + delay);
+        if (s.stopping.load(std::memory_order_acquire)) break;
+        const std::int64_t now = steady_now_ns();
+        poll_network(s);
+        if (retake(s, now) > 0)
+            idle_rounds = 0;
+        else
+            ++idle_rounds;
+        report_long_stalls(s, now);
+    }
+}
+
+}  // namespace goro::detail
