@@ -242,6 +242,10 @@ void idle_sleep(machine& m) {
             m.sleeping_in_poll.store(true, std::memory_order_seq_cst);
             poll_here = true;
         }
+        // A deadline matters only while some P is idle: with every P held,
+        // their Ms run the timers (and sleeping until an expired deadline
+        // with no P to take would spin).
+        if (s.idle_count.load(std::memory_order_relaxed) == 0) deadline = INT64_MAX;
         if (deadline != INT64_MAX) {
             if (deadline < s.timer_waiter_deadline.load(std::memory_order_relaxed)) {
                 s.timer_waiter = &m;

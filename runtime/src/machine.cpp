@@ -92,6 +92,8 @@ void heavy_barrier() noexcept {
 int configured_max_threads() noexcept { return max_threads_from_env(); }
 
 machine* new_machine_locked(scheduler& s, processor* p, bool spinning) {
+    // Teardown takes its list of Ms once `stopping` is set (under this lock).
+    if (s.stopping.load(std::memory_order_relaxed)) GORO_FATAL("runtime: an M was started after the run stopped");
     if (static_cast<int>(s.machines.size()) >= s.max_machines) {
         char msg[160];
         std::snprintf(msg, sizeof msg, "program exceeds %d-thread limit (GORO_MAX_THREADS)", s.max_machines);

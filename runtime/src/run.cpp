@@ -79,9 +79,10 @@ int default_procs() noexcept {
     return n > 0 ? static_cast<int>(n) : 1;
 }
 
-// Wait for every M to leave the scheduler or abandon it. Returns whether
-// any was abandoned.
-bool stop_machines(scheduler& s) {
+// Wait for every M to leave the scheduler or abandon it. Joins those that
+// left and returns them (the caller frees them once no plain thread can
+// still be waking one); *abandoned_any says whether any was abandoned.
+std::vector<machine*> stop_machines(scheduler& s, bool* abandoned_any_out) {
     std::vector<machine*> machines;
     {
         std::lock_guard<std::mutex> g(s.lock);
@@ -118,11 +119,9 @@ bool stop_machines(scheduler& s) {
         std::lock_guard<std::mutex> g(abandoned_lock);
         abandoned_machines->push_back(m);
     }
-    for (machine* m : finished) {
-        m->thread.join();
-        delete m;
-    }
-    return abandoned_any;
+    for (machine* m : finished) m->thread.join();
+    *abandoned_any_out = abandoned_any;
+    return finished;
 }
 
 }  // namespace
@@ -236,11 +235,14 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
     while (s->main_done.load(std::memory_order_acquire) == 0) futex_wait(s->main_done, 0, -1);
 
     s->sysmon_thread.join();  // first: sysmon reads the Ms' records
-    const bool abandoned_any = stop_machines(*s);
+    bool abandoned_any = false;
+    const std::vector<machine*> finished = stop_machines(*s, &abandoned_any);
     the_scheduler.store(nullptr, std::memory_order_seq_cst);
     // A plain thread that loaded the scheduler before it was cleared may
-    // still be inside goro::go or ready(); let it finish first.
+    // still be inside goro::go or ready() (waking an M, say); let it finish
+    // first.
     while (plain_thread_users.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    for (machine* m : finished) delete m;
     // Waiter records of abandoned fibers must not outlive their stacks.
     sema_forget_fibers();
     if (io_poller* p = current_io_poller()) p->forget_fibers();
