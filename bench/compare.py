@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""compare.py: run the CPU and memory workloads of BENCHMARKS.md on every
+"""compare.py: run the CPU and memory workloads of bench/README.md on every
 runtime, interleaved, and report medians, spreads and ratios against goro.
 
 bench/compare.sh builds everything and calls this; run it directly only with
@@ -56,7 +56,7 @@ RUNTIMES = {
 }
 SHORT = {"goro": "goro", "go": "Go", "fiber": "Fiber", "asio": "Asio", "tokio": "Tokio"}
 
-# Rows a runtime cannot express: BENCHMARKS.md asks for "n/a", never a stand-in.
+# Rows a runtime cannot express: bench/README.md asks for "n/a", never a stand-in.
 NOT_EXPRESSIBLE = {
     ("fiber", "select"): "Boost.Fiber's channels have no select",
     ("tokio", "mpmc"): "Tokio's mpsc channel has a single consumer",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compare.sh: build the CPU and memory workloads of BENCHMARKS.md for every
+# compare.sh: build the CPU and memory workloads of bench/README.md for every
 # runtime in the comparison and run them side by side (bench/compare.py).
 #
 # Usage: bench/compare.sh [--quick] [--no-install] [--runtimes LIST] [--workloads LIST] [BUILD_DIR]

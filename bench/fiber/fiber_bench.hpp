@@ -11,7 +11,7 @@
 // with launch::post, so any thread may steal them.
 //
 // Every fiber gets a 16 KiB fixedsize_stack (malloc'd, no guard page), the
-// size BENCHMARKS.md quotes for Boost.Fiber. pooled_fixedsize_stack is not
+// size bench/README.md quotes for Boost.Fiber. pooled_fixedsize_stack is not
 // used: its pool has no lock, and a stolen fiber's stack is freed on another
 // thread than the one that allocated it.
 #pragma once

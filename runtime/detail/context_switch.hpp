@@ -1,5 +1,5 @@
 // runtime/detail/context_switch.hpp — the raw fcontext jump, wrapped with the
-// sanitizer annotations every switch needs (ENGINEERING.md §1).
+// sanitizer annotations every switch needs (docs/hacking.md, "Switching").
 //
 // Debian's Boost 1.74 is an fcontext build, so Boost's own sanitizer support
 // does not apply; we annotate each jump ourselves:

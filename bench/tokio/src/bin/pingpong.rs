@@ -1,5 +1,5 @@
 //! pingpong: two tasks and two channels of capacity 1 (Go's unbuffered
-//! channel, as BENCHMARKS.md maps it); the pinger sends i on ping, the
+//! channel, as bench/README.md maps it); the pinger sends i on ping, the
 //! ponger receives it and sends it back on pong, n round trips. Verifies
 //! every value comes back; prints the wall time per round trip.
 //! Go counterpart: bench/go/pingpong/main.go; goro's: bench/goro/pingpong.cpp.

@@ -1,5 +1,5 @@
 //! ring: 1000 tasks in a ring of channels of capacity 1 (Go's unbuffered
-//! channel, as BENCHMARKS.md maps it), task i receiving on ring[i] and
+//! channel, as bench/README.md maps it), task i receiving on ring[i] and
 //! sending on ring[(i+1)%1000]. The main task injects a token holding n into
 //! ring[0]; each task that receives t > 0 passes t-1 on, so the token makes
 //! n hops, and the task that receives 0 reports its index on done (it must

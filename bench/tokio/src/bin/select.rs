@@ -1,6 +1,6 @@
 //! select: 4 producers each send their share of 0 .. n-1 (producer p sends
 //! p*n/4 .. (p+1)*n/4 - 1) on their own channel of capacity 1 (Go's
-//! unbuffered channel, as BENCHMARKS.md maps it); one consumer receives all n
+//! unbuffered channel, as bench/README.md maps it); one consumer receives all n
 //! values with a 4-branch tokio::select!, left to pick among the ready
 //! branches at random, as Go's select does. Verifies the sum and how many
 //! values came through each branch; prints the wall time per select.

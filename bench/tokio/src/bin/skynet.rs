@@ -1,6 +1,6 @@
 //! skynet: a 10-ary tree of tasks down to n leaves. Each leaf sends its
 //! ordinal to its parent's channel of capacity 1 (Go's unbuffered channel,
-//! as BENCHMARKS.md maps it); each parent receives its 10 children's values
+//! as bench/README.md maps it); each parent receives its 10 children's values
 //! from that one channel and sends their sum up. Verifies the root's sum is
 //! n(n-1)/2 (499,999,500,000 for n = 1,000,000) and prints the wall time of
 //! the whole tree (spawns included).
