@@ -2,7 +2,10 @@
 // "Hello, World!", one fiber per connection. The goro side of the http
 // benchmark (bench/go/http_raw and bench/go/http_nethttp).
 //
-//   http_hello [--listen HOST:PORT]      default 127.0.0.1:8080; port 0 picks a free port
+//   http_hello [--listen HOST:PORT] [--read-header-timeout DURATION]
+//       --listen: default 127.0.0.1:8080; port 0 picks a free port
+//       --read-header-timeout: how long a client has to send a whole request
+//         head (default 10s, 0s for none; Go's http.Server.ReadHeaderTimeout)
 //   curl -i http://127.0.0.1:8080/
 //   wrk -t1 -c100 -d10s http://127.0.0.1:8080/
 //
@@ -14,6 +17,10 @@
 // greeting. A malformed request gets 400 and the connection is closed; a
 // Transfer-Encoding (chunked) body gets 501. No Date header: RFC 9110 lets a
 // server omit it, and bench/go/http_raw does not send one either.
+//
+// Timeouts, as Go's http.Server: a client has --read-header-timeout to send
+// each request head, counted from when the server starts to read it, and is
+// dropped after 60 s idle between requests (or stuck in a write or a body).
 //
 // Speed comes from doing little per request: one read buffer per connection,
 // parsing in place with string_views, answers copied from bytes built at
@@ -43,7 +50,8 @@ constexpr std::size_t max_head_bytes = 8 * 1024;      // request line and header
 constexpr std::size_t read_buffer_bytes = 16 * 1024;  // a largest head, and room to spare
 constexpr std::size_t write_buffer_bytes = 16 * 1024;
 constexpr auto idle_timeout = 60s;
-constexpr auto deadline_slack = 10s;  // see idle_deadline
+constexpr auto deadline_slack = 10s;  // see deadlines
+std::chrono::nanoseconds read_header_timeout = 10s;  // --read-header-timeout; see deadlines
 constexpr auto linger_timeout = 2s;   // see close_gracefully
 constexpr std::size_t max_linger_bytes = 256 * 1024;
 
@@ -240,25 +248,47 @@ private:
     std::size_t size_ = 0;
 };
 
-// The idle timeout, as a deadline on the connection (both directions, so a
-// client that stops reading is dropped too). Moving a deadline re-arms a
-// timer in the runtime's heap, too costly to do for every request, so the
-// deadline only moves once less than idle_timeout - deadline_slack of it
-// remains: a silent client is dropped after 50 to 60 s.
-class idle_deadline {
+// The connection's deadlines, as Go's http.Server sets them:
+//
+//  - While a request head is read, the read deadline is read_header_timeout
+//    after the head started (when the connection opened, or when the server
+//    began to read a later request), and it does not move: a client cannot
+//    hold the connection by trickling a head in a byte at a time (slowloris).
+//  - Otherwise (between requests, while a body is read, and for writes, so
+//    that a client that stops reading is dropped too) the idle timeout.
+//    Moving a deadline re-arms a timer in the runtime's heap, too costly to
+//    do for every request, so the idle deadline only moves once less than
+//    idle_timeout - deadline_slack of it remains: a silent client is dropped
+//    after 50 to 60 s.
+//
+// A request that arrives whole in one read, as most do, moves nothing.
+class deadlines {
 public:
-    // False if the connection has been closed meanwhile (by shutdown).
-    bool refresh(goro::net::conn& c) {
+    // Call before each read; head_started is when the head being read
+    // began, or a zero time_point between heads. False if the connection has
+    // been closed meanwhile (by shutdown).
+    bool before_read(goro::net::conn& c, goro::net::time_point head_started) {
         const auto now = std::chrono::steady_clock::now();
-        if (deadline_ - now > idle_timeout - deadline_slack) return true;
-        deadline_ = now + idle_timeout;
         std::error_code ec;
-        c.set_deadline(deadline_, ec);  // errc::closed if shutdown closed the conn
+        if (idle_ - now <= idle_timeout - deadline_slack) {
+            idle_ = now + idle_timeout;
+            c.set_deadline(idle_, ec);  // both directions; errc::closed if shutdown closed the conn
+            read_ = idle_;
+        }
+        const goro::net::time_point wanted =
+            head_started == goro::net::time_point{} || read_header_timeout <= 0s
+                ? idle_
+                : head_started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(read_header_timeout);
+        if (!ec && wanted != read_) {
+            c.set_read_deadline(wanted, ec);
+            read_ = wanted;
+        }
         return !ec;
     }
 
 private:
-    goro::net::time_point deadline_{};
+    goro::net::time_point idle_{};  // the idle deadline
+    goro::net::time_point read_{};  // the read deadline now set
 };
 
 // Closing a socket with unread input makes the kernel send a reset, which may
@@ -284,7 +314,11 @@ void serve(goro::net::conn& c) {
     char in[read_buffer_bytes];
     std::size_t begin = 0, end = 0;  // read but not yet handled: in[begin, end)
     reply_buffer out(c);
-    idle_deadline deadline;
+    deadlines deadline;
+    // When the request head being read began; zero between requests. The
+    // first one begins as the connection opens, so a client that connects
+    // and sends nothing is dropped after read_header_timeout too.
+    goro::net::time_point head_started = std::chrono::steady_clock::now();
     // A request with a body is answered once its body has been read (and
     // dropped); until then these hold what remains of it and its answer.
     std::uint64_t body_left = 0;
@@ -314,6 +348,7 @@ void serve(goro::net::conn& c) {
                 break;
             }
             begin += req.head_length;
+            head_started = {};  // the head is complete
             const bool keep_alive = !req.wants_close && (!req.http10 || req.wants_keep_alive);
             const connection_header header = !keep_alive ? close_header : req.http10 ? keep_alive_header : no_header;
             const std::string& answer = (req.is_head ? hello_head : hello_get)[header];
@@ -343,10 +378,13 @@ void serve(goro::net::conn& c) {
             end -= begin;
             begin = 0;
         }
-        if (!deadline.refresh(c)) return;
+        // Part of a head is here: its time runs from now, if it did not already.
+        if (body_left == 0 && begin < end && head_started == goro::net::time_point{})
+            head_started = std::chrono::steady_clock::now();
+        if (!deadline.before_read(c, head_started)) return;
         std::error_code ec;
         const std::size_t n = c.read(in + end, sizeof in - end, ec);
-        if (ec || n == 0) return;  // EOF, reset, idle timeout, or closed by shutdown
+        if (ec || n == 0) return;  // EOF, reset, a timeout, or closed by shutdown
         end += n;
     }
 }
@@ -354,5 +392,7 @@ void serve(goro::net::conn& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return example::server_main("http_hello", "127.0.0.1:8080", argc, argv, serve);
+    std::string listen_address = "127.0.0.1:8080";
+    if (!example::parse_flags(argc, argv, listen_address, {{"read-header-timeout", &read_header_timeout}})) return 2;
+    return goro::run([&] { return example::serve_until_signal("http_hello", listen_address, serve); });
 }

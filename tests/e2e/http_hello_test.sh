@@ -2,8 +2,11 @@
 # End-to-end test of examples/http_hello, driven by curl, nc (netcat-openbsd)
 # and wrk: answers byte for byte, keep-alive (HTTP/1.1 by default, HTTP/1.0 on
 # request), pipelining, HEAD, request bodies, 400/501 for malformed requests
-# with the connection closed, a short wrk run without errors, and SIGTERM
-# (with a keep-alive connection open) ending the server with status 0.
+# with the connection closed, a short wrk run without errors, SIGTERM (with a
+# keep-alive connection open) ending the server with status 0, and, on a
+# server capped at 64 descriptors, slow request heads (slowloris, driven by
+# slow_header_clients.py) cut off by --read-header-timeout while curl is
+# served.
 #
 #   tests/e2e/http_hello_test.sh build/examples/http_hello
 set -euo pipefail
@@ -128,4 +131,44 @@ stop_server
 timeout 10 cat <&5 >/dev/null || fail "keep-alive client: the connection was not closed at shutdown"
 exec 5<&-
 echo "ok: SIGTERM closes connections and exits 0"
+
+# Slowloris under a descriptor cap: 100 clients trickle a request head that
+# never ends, a byte every 0.2 s, into a server allowed 64 descriptors, so
+# most of them wait in the listen backlog. Each is cut off once its head has
+# taken --read-header-timeout (1 s) from when the server took the connection
+# in, however steadily it trickles; that frees descriptors, and a normal
+# request sent meanwhile is served. (Before the timeout, each byte moved the
+# idle deadline, and the first 60 or so held the server until they stopped.)
+command -v prlimit >/dev/null || fail "prlimit (util-linux) is needed"
+server_wrapper=(prlimit --nofile=64:64)
+start_server capped --read-header-timeout 1s
+server_wrapper=()
+timeout 60 python3 "$(dirname "$0")/slow_header_clients.py" "$host" "$port" 100 30 "$work/slow.ready" \
+    >"$work/slow.out" &
+slow_pid=$!
+for i in $(seq 200); do
+    [[ -e $work/slow.ready ]] && break
+    sleep 0.05
+done
+[[ -e $work/slow.ready ]] || fail "the slow clients did not connect within 10 s"
+# The slow clients go on for 30 s: without the timeout, curl gives up first.
+got=$(curl -sS --max-time 20 "http://$address/") || fail "curl while 100 slow clients hold a capped server: no answer"
+[[ $got == "Hello, World!" ]] || fail "curl while slow clients hold a capped server: expected 'Hello, World!', got '$got'"
+wait "$slow_pid" || fail "the slow clients failed: $(cat "$work/slow.out")"
+[[ $(cat "$work/slow.out") == "closed 100 of 100" ]] ||
+    fail "slow clients: expected the server to close all 100, got: $(cat "$work/slow.out")"
+echo "ok: slow request heads are cut off after --read-header-timeout; curl is served under a 64-descriptor cap"
+
+# The header timeout is for a head, not for the wait between requests: a
+# keep-alive connection idle for longer than it still gets its next answer.
+exec 5<>"/dev/tcp/$host/$port"
+printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&5
+sleep 1.5
+printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&5
+timeout 10 cat <&5 >"$work/idle.got" || fail "idle keep-alive client: the connection was not closed after the second answer"
+exec 5<&-
+printf -- "$hello$hello_close" >"$work/idle.expected"
+expect_same "idle keep-alive client" "$work/idle.expected" "$work/idle.got"
+echo "ok: a keep-alive connection idle for longer than the header timeout is still served"
+stop_server
 echo "PASS: http_hello"
