@@ -14,9 +14,12 @@
 // close" honoured), pipelining (every complete request in the buffer is
 // answered, in order, in one write), HEAD, request bodies with Content-Length
 // (read and dropped; "Expect: 100-continue" answered). Any method gets the
-// greeting. A malformed request gets 400 and the connection is closed; a
-// Transfer-Encoding (chunked) body gets 501. No Date header: RFC 9110 lets a
-// server omit it, and bench/go/http_raw does not send one either.
+// greeting. A malformed request gets 400 and the connection is closed: among
+// others, an HTTP/1.1 request without a Host header, any with two, and a
+// header value holding a bare CR, a NUL or another control character (RFC
+// 9112 §3.2, RFC 9110 §5.5). A Transfer-Encoding (chunked) body gets 501.
+// No Date header: RFC 9110 lets a server omit it, and bench/go/http_raw does
+// not send one either.
 //
 // Timeouts, as Go's http.Server: a client has --read-header-timeout to send
 // each request head, counted from when the server starts to read it, and is
@@ -109,6 +112,27 @@ bool is_visible(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 127; });
 }
 
+// A header's value (RFC 9110 §5.5): visible characters, spaces and tabs,
+// and bytes from 0x80 (obs-text). CR (a bare one: the line's own CR is gone
+// by now), LF, NUL and other controls are invalid, and dangerous: a
+// proxy or log that reads the value differently could be fooled.
+bool is_field_value(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u == '\t' || (u >= ' ' && u != 127);
+    });
+}
+
+// A Host header's value, uri-host [":" port] (RFC 9110 §7.2): a name, an
+// IPv4 address or a bracketed IPv6 one, so only these characters; empty is
+// allowed (a target without an authority).
+bool is_host(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        return alnum || std::string_view("-._~%!$&'()*+,;=:[]").find(c) != std::string_view::npos;
+    });
+}
+
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -192,6 +216,7 @@ parse_status parse_head(std::string_view data, request& req) {
     if (!parse_request_line(line, req)) return parse_status::bad_request;
 
     bool seen_length = false;
+    int hosts = 0;
     for (;;) {
         if (!next_line(data, pos, line)) return unfinished;
         if (pos > max_head_bytes) return parse_status::bad_request;
@@ -202,7 +227,10 @@ parse_status parse_head(std::string_view data, request& req) {
         const std::string_view name = line.substr(0, colon);
         if (!is_token(name)) return parse_status::bad_request;  // "Name :" included (RFC 9112 §5.1)
         const std::string_view value = trim(line.substr(colon + 1));
-        if (iequals(name, "content-length")) {
+        if (!is_field_value(value)) return parse_status::bad_request;  // a bare CR, a NUL, ...
+        if (iequals(name, "host")) {
+            if (++hosts > 1 || !is_host(value)) return parse_status::bad_request;
+        } else if (iequals(name, "content-length")) {
             std::uint64_t n = 0;
             if (!parse_length(value, n) || (seen_length && n != req.content_length)) return parse_status::bad_request;
             req.content_length = n;
@@ -216,6 +244,8 @@ parse_status parse_head(std::string_view data, request& req) {
             req.expects_continue = iequals(value, "100-continue");
         }
     }
+    // HTTP/1.1 requires exactly one Host header (RFC 9112 §3.2).
+    if (!req.http10 && hosts == 0) return parse_status::bad_request;
     req.head_length = pos;
     return parse_status::complete;
 }
