@@ -61,11 +61,13 @@ void broadcaster(chat_channels chat) {
                 ++it;
                 continue;
             }
-            // Its buffer is full: disconnect it. Its handler then sees the
-            // connection fail and sends it on leaving, as for any departure.
+            // Its buffer is full: disconnect it. Shutting the connection
+            // down (not closing it) lets its handler read what the client
+            // sent before, then see the end and send it on leaving, as for
+            // any departure.
             it->outgoing.close();
             std::error_code ignored;
-            it->connection->close(ignored);
+            it->connection->shutdown(goro::net::shutdown_how::both, ignored);
             it = clients.erase(it);
         }
     };
@@ -99,9 +101,18 @@ void broadcaster(chat_channels chat) {
 
 // Writes each message on its own line. Whatever else is queued by then goes
 // out in the same write, so a burst costs one system call, not one per line.
+//
+// A write that fails (the client has gone, or shutdown closed the conn) does
+// not close the connection: the client's last lines may still wait in the
+// kernel's receive buffer, acknowledged, and the handler must read them. The
+// writer shuts the connection down instead, which lets the handler read what
+// is buffered and then see the end, and drops whatever else comes its way
+// until the broadcaster closes the channel.
 void write_messages(goro::net::conn& c, goro::chan<std::string> outgoing) {
     std::string batch;
+    bool failed = false;
     for (std::string message : outgoing) {  // until the broadcaster closes it
+        if (failed) continue;
         batch = std::move(message);
         batch += '\n';
         while (auto more = outgoing.try_recv()) {
@@ -110,10 +121,11 @@ void write_messages(goro::net::conn& c, goro::chan<std::string> outgoing) {
         }
         std::error_code ec;
         c.write(batch, ec);
-        if (ec) break;
+        if (ec) {
+            failed = true;
+            c.shutdown(goro::net::shutdown_how::both, ec);  // may fail: already reset or closed
+        }
     }
-    std::error_code ignored;  // a writer that cannot write ends the connection,
-    c.close(ignored);         // which ends the handler's reading too
 }
 
 void handle_connection(goro::net::conn& c, chat_channels& chat) {
@@ -135,7 +147,7 @@ void handle_connection(goro::net::conn& c, chat_channels& chat) {
     for (;;) {
         std::error_code ec;
         const std::size_t n = c.read(buffer, sizeof buffer, ec);
-        if (ec || n == 0) break;  // EOF, reset, disconnected as slow, or shutdown
+        if (ec || n == 0) break;  // EOF, reset, shut down by the writer or as slow, or closed at shutdown
         for (char ch : std::string_view(buffer, n)) {
             if (ch != '\n' && line.size() < max_line_bytes) {
                 line += ch;
@@ -151,7 +163,7 @@ void handle_connection(goro::net::conn& c, chat_channels& chat) {
 
     chat.leaving.send(client{name, outgoing, &c});  // after this, the broadcaster forgets &c
     std::error_code ignored;
-    c.close(ignored);  // unblocks the writer if it is stuck on a client that does not read
+    c.close(ignored);  // the handler owns the close; it unblocks a writer stuck on a client that does not read
     writer.wait();     // it uses c, which dies with this frame's caller
 }
 

@@ -2,8 +2,9 @@
 # End-to-end test of examples/chat_server with three nc (netcat-openbsd)
 # clients, each fed through a FIFO: the greeting, arrival announcements,
 # messages fanned out to everyone (CRLF lines too), "has left" when a client
-# hangs up and when one is killed, each client's transcript exactly, and
-# SIGTERM (with a client still connected) ending the server with status 0.
+# hangs up and when one is killed, each client's transcript exactly, SIGTERM
+# (with a client still connected) ending the server with status 0; then, with
+# chat_clients.py, no line lost from clients that send one and hang up.
 #
 #   tests/e2e/chat_server_test.sh build/examples/chat_server
 set -euo pipefail
@@ -119,4 +120,17 @@ hang_up A
 finished A
 expect_same "client A's transcript after shutdown" "$work/A.expected" "$work/A.out"
 echo "ok: SIGTERM closes connections and exits 0"
+
+# Crowds, driven by chat_clients.py (python3), on a fresh server.
+start_server crowd
+clients=$(dirname "$0")/chat_clients.py
+
+# 100 clients, 16 at a time, each reads its greeting, sends one line and
+# resets the connection: every line reaches an observer. (Before, the
+# writer's failed write closed the connection under the handler, which then
+# never read the line waiting in the kernel's buffer.)
+timeout 120 python3 "$clients" "$host" "$port" departures 100 16 >"$work/departures.out" ||
+    fail "departures: $(cat "$work/departures.out")"
+cat "$work/departures.out"
+stop_server
 echo "PASS: chat_server"
