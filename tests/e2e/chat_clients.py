@@ -13,6 +13,12 @@
         disconnected; each reader must see every line and every arrival,
         and each joiner its greeting and the arrivals after its own.
 
+    chat_clients.py HOST PORT slow READERS LINES
+        A client that never reads joins, then READERS clients that read
+        everything; the first of them sends LINES lines of 1000 bytes. The
+        server must disconnect the one that does not read, and every reader
+        get every line.
+
 Prints what it checked and exits 0 if all held, or prints FAIL and what went
 wrong and exits 1. Bounded: a phase that has not finished within LIMIT
 seconds fails.
@@ -68,6 +74,21 @@ class Crowd:
             self.socks[i].sendall(text.encode() + b"\n")  # a short line: the send buffer has room
         except OSError as e:
             self.ended.setdefault(i, str(e))
+
+    def pour(self, i, data):
+        """Sends all of data from client i, reading everyone's input meanwhile."""
+        deadline = time.monotonic() + LIMIT
+        while data:
+            try:
+                data = data[self.socks[i].send(data):]
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    fail("could not send within %d s" % LIMIT)
+                self.poll(0.01)
+            except OSError as e:
+                self.ended.setdefault(i, str(e))
+                return
+            self.poll(0)
 
     def lines(self, i):
         return self.received[i].decode().split("\n")
@@ -202,6 +223,48 @@ def joins(host, port, readers, joiners, lines):
           % (readers, readers * lines, joiners))
 
 
+def slow(host, port, readers, lines):
+    # The first reader is in once it hears itself; then the slow client
+    # (which never reads, and has a small receive buffer) and the other
+    # readers are in once the first sees them arrive.
+    crowd = Crowd()
+    crowd.add(socket.create_connection((host, port), timeout=LIMIT))
+    crowd.say(0, "hello")
+    crowd.poll_until(lambda: crowd.names[0] + ": hello" in crowd.lines(0), "the first reader's own line")
+    silent = socket.socket()
+    silent.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    silent.connect((host, port))
+    silent_name = "%s:%d" % silent.getsockname()[:2]
+    crowd.poll_until(lambda: silent_name + " has arrived" in crowd.lines(0), "the slow client's arrival")
+    for i in range(1, readers):
+        crowd.add(socket.create_connection((host, port), timeout=LIMIT))
+        crowd.poll_until(lambda: crowd.names[i] + " has arrived" in crowd.lines(0), "arrival of reader %d" % i)
+
+    # The first reader pours out lines of 1000 bytes, far more than the
+    # slow client's socket buffers hold.
+    text = b"".join(b"%06d %s\n" % (n, b"x" * 992) for n in range(lines))
+    crowd.pour(0, text)
+    expected = ["%s: %06d %s" % (crowd.names[0], n, "x" * 992) for n in range(lines)]
+
+    def everything(i):
+        got = set(crowd.lines(i))
+        return silent_name + " has left" in got and all(line in got for line in expected)
+
+    crowd.poll_until(lambda: all(everything(i) for i in range(readers)),
+                     "all %d lines and the slow client's departure at every reader" % lines)
+    # The server has closed the slow client's connection: after what its
+    # buffer held, the end.
+    silent.settimeout(LIMIT)
+    try:
+        while silent.recv(1 << 16):
+            pass
+    except ConnectionResetError:
+        pass
+    crowd.close()
+    silent.close()
+    print("ok: a client that does not read was disconnected; %d readers got all %d lines" % (readers, lines))
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__, file=sys.stderr)
@@ -212,6 +275,8 @@ def main():
         departures(host, port, *args)
     elif mode == "joins" and len(args) == 3:
         joins(host, port, *args)
+    elif mode == "slow" and len(args) == 2:
+        slow(host, port, *args)
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
