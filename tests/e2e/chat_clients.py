@@ -177,6 +177,8 @@ def joins(host, port, readers, joiners, lines):
             crowd.poll_until(lambda: arrival in crowd.received[0], "arrival of reader %d" % i)
 
     # Four threads connect the joiners back to back while the readers talk.
+    # The joiners read once all are connected; until then what they are
+    # sent waits in their receive buffers, which hold far more.
     joined = []
 
     def connect(n):
@@ -260,6 +262,8 @@ def slow(host, port, readers, lines):
             pass
     except ConnectionResetError:
         pass
+    except socket.timeout:
+        fail("the slow client's connection was still open %d s after it was announced gone" % LIMIT)
     crowd.close()
     silent.close()
     print("ok: a client that does not read was disconnected; %d readers got all %d lines" % (readers, lines))
