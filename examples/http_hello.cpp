@@ -2,7 +2,10 @@
 // "Hello, World!", one fiber per connection. The goro side of the http
 // benchmark (bench/go/http_raw and bench/go/http_nethttp).
 //
-//   http_hello [--listen HOST:PORT]      default 127.0.0.1:8080; port 0 picks a free port
+//   http_hello [--listen HOST:PORT] [--read-header-timeout DURATION]
+//       --listen: default 127.0.0.1:8080; port 0 picks a free port
+//       --read-header-timeout: how long a client has to send a whole request
+//         head (default 10s, 0s for none; Go's http.Server.ReadHeaderTimeout)
 //   curl -i http://127.0.0.1:8080/
 //   wrk -t1 -c100 -d10s http://127.0.0.1:8080/
 //
@@ -11,9 +14,16 @@
 // close" honoured), pipelining (every complete request in the buffer is
 // answered, in order, in one write), HEAD, request bodies with Content-Length
 // (read and dropped; "Expect: 100-continue" answered). Any method gets the
-// greeting. A malformed request gets 400 and the connection is closed; a
-// Transfer-Encoding (chunked) body gets 501. No Date header: RFC 9110 lets a
-// server omit it, and bench/go/http_raw does not send one either.
+// greeting. A malformed request gets 400 and the connection is closed: among
+// others, an HTTP/1.1 request without a Host header, any with two, and a
+// header value holding a bare CR, a NUL or another control character (RFC
+// 9112 §3.2, RFC 9110 §5.5). A Transfer-Encoding (chunked) body gets 501.
+// No Date header: RFC 9110 lets a server omit it, and bench/go/http_raw does
+// not send one either.
+//
+// Timeouts, as Go's http.Server: a client has --read-header-timeout to send
+// each request head, counted from when the server starts to read it, and is
+// dropped after 60 s idle between requests (or stuck in a write or a body).
 //
 // Speed comes from doing little per request: one read buffer per connection,
 // parsing in place with string_views, answers copied from bytes built at
@@ -43,7 +53,8 @@ constexpr std::size_t max_head_bytes = 8 * 1024;      // request line and header
 constexpr std::size_t read_buffer_bytes = 16 * 1024;  // a largest head, and room to spare
 constexpr std::size_t write_buffer_bytes = 16 * 1024;
 constexpr auto idle_timeout = 60s;
-constexpr auto deadline_slack = 10s;  // see idle_deadline
+constexpr auto deadline_slack = 10s;  // see deadlines
+std::chrono::nanoseconds read_header_timeout = 10s;  // --read-header-timeout; see deadlines
 constexpr auto linger_timeout = 2s;   // see close_gracefully
 constexpr std::size_t max_linger_bytes = 256 * 1024;
 
@@ -99,6 +110,27 @@ bool is_token(std::string_view s) {
 // Printable ASCII without spaces: a request target.
 bool is_visible(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 127; });
+}
+
+// A header's value (RFC 9110 §5.5): visible characters, spaces and tabs,
+// and bytes from 0x80 (obs-text). CR (a bare one: the line's own CR is gone
+// by now), LF, NUL and other controls are invalid, and dangerous: a
+// proxy or log that reads the value differently could be fooled.
+bool is_field_value(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u == '\t' || (u >= ' ' && u != 127);
+    });
+}
+
+// A Host header's value, uri-host [":" port] (RFC 9110 §7.2): a name, an
+// IPv4 address or a bracketed IPv6 one, so only these characters; empty is
+// allowed (a target without an authority).
+bool is_host(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        return alnum || std::string_view("-._~%!$&'()*+,;=:[]").find(c) != std::string_view::npos;
+    });
 }
 
 std::string_view trim(std::string_view s) {
@@ -184,6 +216,7 @@ parse_status parse_head(std::string_view data, request& req) {
     if (!parse_request_line(line, req)) return parse_status::bad_request;
 
     bool seen_length = false;
+    int hosts = 0;
     for (;;) {
         if (!next_line(data, pos, line)) return unfinished;
         if (pos > max_head_bytes) return parse_status::bad_request;
@@ -194,7 +227,10 @@ parse_status parse_head(std::string_view data, request& req) {
         const std::string_view name = line.substr(0, colon);
         if (!is_token(name)) return parse_status::bad_request;  // "Name :" included (RFC 9112 §5.1)
         const std::string_view value = trim(line.substr(colon + 1));
-        if (iequals(name, "content-length")) {
+        if (!is_field_value(value)) return parse_status::bad_request;  // a bare CR, a NUL, ...
+        if (iequals(name, "host")) {
+            if (++hosts > 1 || !is_host(value)) return parse_status::bad_request;
+        } else if (iequals(name, "content-length")) {
             std::uint64_t n = 0;
             if (!parse_length(value, n) || (seen_length && n != req.content_length)) return parse_status::bad_request;
             req.content_length = n;
@@ -208,6 +244,8 @@ parse_status parse_head(std::string_view data, request& req) {
             req.expects_continue = iequals(value, "100-continue");
         }
     }
+    // HTTP/1.1 requires exactly one Host header (RFC 9112 §3.2).
+    if (!req.http10 && hosts == 0) return parse_status::bad_request;
     req.head_length = pos;
     return parse_status::complete;
 }
@@ -240,25 +278,47 @@ private:
     std::size_t size_ = 0;
 };
 
-// The idle timeout, as a deadline on the connection (both directions, so a
-// client that stops reading is dropped too). Moving a deadline re-arms a
-// timer in the runtime's heap, too costly to do for every request, so the
-// deadline only moves once less than idle_timeout - deadline_slack of it
-// remains: a silent client is dropped after 50 to 60 s.
-class idle_deadline {
+// The connection's deadlines, as Go's http.Server sets them:
+//
+//  - While a request head is read, the read deadline is read_header_timeout
+//    after the head started (when the connection opened, or when the server
+//    began to read a later request), and it does not move: a client cannot
+//    hold the connection by trickling a head in a byte at a time (slowloris).
+//  - Otherwise (between requests, while a body is read, and for writes, so
+//    that a client that stops reading is dropped too) the idle timeout.
+//    Moving a deadline re-arms a timer in the runtime's heap, too costly to
+//    do for every request, so the idle deadline only moves once less than
+//    idle_timeout - deadline_slack of it remains: a silent client is dropped
+//    after 50 to 60 s.
+//
+// A request that arrives whole in one read, as most do, moves nothing.
+class deadlines {
 public:
-    // False if the connection has been closed meanwhile (by shutdown).
-    bool refresh(goro::net::conn& c) {
+    // Call before each read; head_started is when the head being read
+    // began, or a zero time_point between heads. False if the connection has
+    // been closed meanwhile (by shutdown).
+    bool before_read(goro::net::conn& c, goro::net::time_point head_started) {
         const auto now = std::chrono::steady_clock::now();
-        if (deadline_ - now > idle_timeout - deadline_slack) return true;
-        deadline_ = now + idle_timeout;
         std::error_code ec;
-        c.set_deadline(deadline_, ec);  // errc::closed if shutdown closed the conn
+        if (idle_ - now <= idle_timeout - deadline_slack) {
+            idle_ = now + idle_timeout;
+            c.set_deadline(idle_, ec);  // both directions; errc::closed if shutdown closed the conn
+            read_ = idle_;
+        }
+        const goro::net::time_point wanted =
+            head_started == goro::net::time_point{} || read_header_timeout <= 0s
+                ? idle_
+                : head_started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(read_header_timeout);
+        if (!ec && wanted != read_) {
+            c.set_read_deadline(wanted, ec);
+            read_ = wanted;
+        }
         return !ec;
     }
 
 private:
-    goro::net::time_point deadline_{};
+    goro::net::time_point idle_{};  // the idle deadline
+    goro::net::time_point read_{};  // the read deadline now set
 };
 
 // Closing a socket with unread input makes the kernel send a reset, which may
@@ -284,7 +344,11 @@ void serve(goro::net::conn& c) {
     char in[read_buffer_bytes];
     std::size_t begin = 0, end = 0;  // read but not yet handled: in[begin, end)
     reply_buffer out(c);
-    idle_deadline deadline;
+    deadlines deadline;
+    // When the request head being read began; zero between requests. The
+    // first one begins as the connection opens, so a client that connects
+    // and sends nothing is dropped after read_header_timeout too.
+    goro::net::time_point head_started = std::chrono::steady_clock::now();
     // A request with a body is answered once its body has been read (and
     // dropped); until then these hold what remains of it and its answer.
     std::uint64_t body_left = 0;
@@ -314,6 +378,7 @@ void serve(goro::net::conn& c) {
                 break;
             }
             begin += req.head_length;
+            head_started = {};  // the head is complete
             const bool keep_alive = !req.wants_close && (!req.http10 || req.wants_keep_alive);
             const connection_header header = !keep_alive ? close_header : req.http10 ? keep_alive_header : no_header;
             const std::string& answer = (req.is_head ? hello_head : hello_get)[header];
@@ -343,10 +408,13 @@ void serve(goro::net::conn& c) {
             end -= begin;
             begin = 0;
         }
-        if (!deadline.refresh(c)) return;
+        // Part of a head is here: its time runs from now, if it did not already.
+        if (body_left == 0 && begin < end && head_started == goro::net::time_point{})
+            head_started = std::chrono::steady_clock::now();
+        if (!deadline.before_read(c, head_started)) return;
         std::error_code ec;
         const std::size_t n = c.read(in + end, sizeof in - end, ec);
-        if (ec || n == 0) return;  // EOF, reset, idle timeout, or closed by shutdown
+        if (ec || n == 0) return;  // EOF, reset, a timeout, or closed by shutdown
         end += n;
     }
 }
@@ -354,5 +422,7 @@ void serve(goro::net::conn& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return example::server_main("http_hello", "127.0.0.1:8080", argc, argv, serve);
+    std::string listen_address = "127.0.0.1:8080";
+    if (!example::parse_flags(argc, argv, listen_address, {{"read-header-timeout", &read_header_timeout}})) return 2;
+    return goro::run([&] { return example::serve_until_signal("http_hello", listen_address, serve); });
 }

@@ -15,8 +15,10 @@
 //   example::serve_until_signal(name, listen_address, handle)
 //       inside a fiber: listen, accept, handle(conn) in a fiber of its own
 //       for each client; returns the exit status once a signal has stopped it
-//   example::parse_flags(argc, argv, listen_address)
-//       [--listen HOST:PORT]; false (after a usage message) on anything else
+//   example::parse_flags(argc, argv, listen_address [, durations])
+//       [--listen HOST:PORT] and a server's own duration flags
+//       ([--read-header-timeout 10s]); false (after a usage message) on
+//       anything else
 //
 // A server that needs fibers of its own beside the connections (the chat
 // broadcaster, the kv sweeper) writes its main with goro::run, starts them,
@@ -28,8 +30,11 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -40,20 +45,70 @@
 
 namespace example {
 
-// [--listen HOST:PORT] or [--listen=HOST:PORT]; listen_address comes in
-// holding the default. False, after a usage message on stderr, for any other
-// argument: the caller should exit with status 2.
-inline bool parse_flags(int argc, char** argv, std::string& listen_address) {
-    const std::string default_address = listen_address;
-    for (int i = 1; i < argc; ++i) {
+// A duration in Go's notation, one number and a unit: "500ms", "10s", "2m".
+// False if text is not one.
+inline bool parse_duration(std::string_view text, std::chrono::nanoseconds& out) {
+    std::size_t digits = 0;
+    std::int64_t n = 0;
+    while (digits < text.size() && digits < 12 && text[digits] >= '0' && text[digits] <= '9')
+        n = n * 10 + (text[digits++] - '0');
+    const std::string_view unit = text.substr(digits);
+    if (digits == 0) return false;
+    if (unit == "ms") out = std::chrono::milliseconds(n);
+    else if (unit == "s") out = std::chrono::seconds(n);
+    else if (unit == "m") out = std::chrono::minutes(n);
+    else return false;
+    return true;
+}
+
+// A server's own flag that takes a duration: --NAME DURATION or
+// --NAME=DURATION sets *value (which holds the default until then).
+struct duration_flag {
+    std::string_view name;  // without the dashes: "read-header-timeout"
+    std::chrono::nanoseconds* value;
+};
+
+// [--listen HOST:PORT] or [--listen=HOST:PORT], and the duration flags;
+// listen_address comes in holding the default. False, after a usage message
+// on stderr, for any other argument or a bad duration: the caller should
+// exit with status 2.
+inline bool parse_flags(int argc, char** argv, std::string& listen_address,
+                        std::initializer_list<duration_flag> durations = {}) {
+    // The usage message, with the defaults, before any flag changes them.
+    std::string usage = std::string("usage: ") + argv[0] + " [--listen HOST:PORT]";
+    for (const duration_flag& flag : durations) usage += " [--" + std::string(flag.name) + " DURATION]";
+    usage += "\n  --listen: default " + listen_address + "; port 0 picks a free port\n";
+    for (const duration_flag& flag : durations) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*flag.value).count();
+        usage += "  --" + std::string(flag.name) + ": default " +
+                 (ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms") +
+                 " (DURATION: 500ms, 10s, 2m)\n";
+    }
+
+    // argv[i] is --NAME VALUE or --NAME=VALUE: the value (i moves past it).
+    auto value_of = [&](std::string_view name, int& i) -> std::optional<std::string_view> {
         const std::string_view arg = argv[i];
-        if (arg == "--listen" && i + 1 < argc) {
-            listen_address = argv[++i];
-        } else if (arg.starts_with("--listen=")) {
-            listen_address = arg.substr(9);
+        if (!arg.starts_with("--") || !arg.substr(2).starts_with(name)) return std::nullopt;
+        const std::string_view rest = arg.substr(2 + name.size());
+        if (rest.starts_with("=")) return rest.substr(1);
+        if (rest.empty() && i + 1 < argc) return argv[++i];
+        return std::nullopt;
+    };
+    for (int i = 1; i < argc; ++i) {
+        bool ok = false;
+        if (auto address = value_of("listen", i)) {
+            listen_address = *address;
+            ok = true;
         } else {
-            std::fprintf(stderr, "usage: %s [--listen HOST:PORT]  (default %s; port 0 picks a free port)\n", argv[0],
-                         default_address.c_str());
+            for (const duration_flag& flag : durations) {
+                if (auto text = value_of(flag.name, i)) {
+                    ok = parse_duration(*text, *flag.value);
+                    break;
+                }
+            }
+        }
+        if (!ok) {
+            std::fputs(usage.c_str(), stderr);
             return false;
         }
     }

@@ -2,8 +2,11 @@
 # End-to-end test of examples/chat_server with three nc (netcat-openbsd)
 # clients, each fed through a FIFO: the greeting, arrival announcements,
 # messages fanned out to everyone (CRLF lines too), "has left" when a client
-# hangs up and when one is killed, each client's transcript exactly, and
-# SIGTERM (with a client still connected) ending the server with status 0.
+# hangs up and when one is killed, each client's transcript exactly, SIGTERM
+# (with a client still connected) ending the server with status 0; then,
+# with chat_clients.py (python3): no line lost from clients that send one and
+# hang up, no reading client dropped in a burst of joins, and a client that
+# does not read disconnected after --write-timeout.
 #
 #   tests/e2e/chat_server_test.sh build/examples/chat_server
 set -euo pipefail
@@ -119,4 +122,35 @@ hang_up A
 finished A
 expect_same "client A's transcript after shutdown" "$work/A.expected" "$work/A.out"
 echo "ok: SIGTERM closes connections and exits 0"
+
+# Crowds, driven by chat_clients.py (python3), on a fresh server.
+start_server crowd
+clients=$(dirname "$0")/chat_clients.py
+
+# 100 clients, 16 at a time, each reads its greeting, sends one line and
+# resets the connection: every line reaches an observer. (Before, the
+# writer's failed write closed the connection under the handler, which then
+# never read the line waiting in the kernel's buffer.)
+timeout 120 python3 "$clients" "$host" "$port" departures 100 16 >"$work/departures.out" ||
+    fail "departures: $(cat "$work/departures.out")"
+cat "$work/departures.out"
+
+# A burst of joins among talking clients: 100 readers send 10 lines each
+# while 200 more clients connect back to back. Everyone reads, so no one may
+# be disconnected, and every reader gets every line and every arrival.
+# (Before, a client was taken for slow as soon as 256 messages waited for
+# it, which a burst did to clients with megabytes of buffer free: their
+# writer fibers had hundreds of runnable fibers ahead of them.)
+timeout 120 python3 "$clients" "$host" "$port" joins 100 200 10 >"$work/joins.out" ||
+    fail "joins: $(cat "$work/joins.out")"
+cat "$work/joins.out"
+stop_server
+
+# A client that does not read is still disconnected, once a write to it has
+# waited --write-timeout, while a reader pours out 3 MB; the other readers
+# get every line.
+start_server slow --write-timeout 1s
+timeout 120 python3 "$clients" "$host" "$port" slow 3 3000 >"$work/slow.out" || fail "slow: $(cat "$work/slow.out")"
+cat "$work/slow.out"
+stop_server
 echo "PASS: chat_server"

@@ -2,8 +2,11 @@
 # End-to-end test of examples/http_hello, driven by curl, nc (netcat-openbsd)
 # and wrk: answers byte for byte, keep-alive (HTTP/1.1 by default, HTTP/1.0 on
 # request), pipelining, HEAD, request bodies, 400/501 for malformed requests
-# with the connection closed, a short wrk run without errors, and SIGTERM
-# (with a keep-alive connection open) ending the server with status 0.
+# with the connection closed, a short wrk run without errors, SIGTERM (with a
+# keep-alive connection open) ending the server with status 0, and, on a
+# server capped at 64 descriptors, slow request heads (slowloris, driven by
+# slow_header_clients.py) cut off by --read-header-timeout while curl is
+# served.
 #
 #   tests/e2e/http_hello_test.sh build/examples/http_hello
 set -euo pipefail
@@ -60,7 +63,7 @@ echo "ok: HTTP/1.1 keep-alive (curl reuses the connection)"
 exchange_text "HTTP/1.0 request" 'GET / HTTP/1.0\r\n\r\n' "$hello_close"
 # HTTP/1.0 with keep-alive: the connection stays open for a second request.
 exchange_text "HTTP/1.0 keep-alive" \
-    'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n' \
+    'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
     "$hello_keep_alive$hello_close"
 echo "ok: HTTP/1.0 (closes, or keeps alive on request)"
 
@@ -72,14 +75,14 @@ exchange_text "pipelined GET, HEAD, GET" \
 echo "ok: pipelining"
 
 # HEAD: the headers of a GET, no body.
-exchange_text "HEAD" 'HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n' "$head_close"
+exchange_text "HEAD" 'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$head_close"
 curl -sS --max-time 10 -I "$url" >"$work/head.curl" || fail "curl -I failed"
 grep -q '^HTTP/1.1 200 OK' "$work/head.curl" || fail "curl -I: expected 200, got: $(cat "$work/head.curl")"
 echo "ok: HEAD"
 
 # Request bodies are read and dropped: the request after one is parsed right.
 exchange_text "POST with a body, then GET" \
-    'POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello=worldGET / HTTP/1.1\r\nConnection: close\r\n\r\n' \
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello=worldGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
     "$hello$hello_close"
 head -c 2097152 /dev/urandom >"$work/upload"  # big enough for curl to send Expect: 100-continue
 got=$(curl -sS --max-time 20 --data-binary @"$work/upload" "$url") || fail "curl POST of 2 MiB failed"
@@ -92,16 +95,34 @@ exchange_text "request line without version" 'GET /\r\n\r\n' "$bad_request"
 exchange_text "unknown version" 'GET / HTTP/2.0\r\n\r\n' "$bad_request"
 exchange_text "header without colon" 'GET / HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n' "$bad_request"
 exchange_text "space before colon" 'GET / HTTP/1.1\r\nHost : x\r\n\r\n' "$bad_request"
-exchange_text "bad Content-Length" 'POST / HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n' "$bad_request"
-exchange_text "chunked body" 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' "$not_implemented"
+exchange_text "bad Content-Length" 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n' "$bad_request"
+exchange_text "chunked body" 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' "$not_implemented"
 {
     printf 'GET / HTTP/1.1\r\nHost: x\r\nX-Big: '
     head -c 20480 /dev/zero | tr '\0' a
     printf '\r\n\r\n'
 } >"$work/big_header"
 exchange "20 KB header" "$work/big_header" "$bad_request"
+# Host: required on HTTP/1.1, at most one, a host[:port] (RFC 9112 §3.2);
+# HTTP/1.0 may leave it out, and an empty one is allowed.
+exchange_text "HTTP/1.1 without Host" 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n' "$bad_request"
+exchange_text "two Host headers" 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' "$bad_request"
+exchange_text "Host that is no host" 'GET / HTTP/1.1\r\nHost: a/b\r\n\r\n' "$bad_request"
+exchange_text "HTTP/1.0 without Host" 'GET / HTTP/1.0\r\n\r\n' "$hello_close"
+exchange_text "empty Host, host:port, [v6]:port" \
+    'GET / HTTP/1.1\r\nHost:\r\n\r\nGET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\nGET / HTTP/1.1\r\nHost: [::1]:80\r\nConnection: close\r\n\r\n' \
+    "$hello$hello$hello_close"
+# A bare CR, a NUL or another control character in a header value (RFC 9110
+# §5.5, RFC 9112 §2.2); a tab and bytes from 0x80 are fine.
+exchange_text "bare CR in a value" 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n' "$bad_request"
+exchange_text "bare CR ending a value" 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\r\n\r\n' "$bad_request"
+exchange_text "NUL in a value" 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n' "$bad_request"
+exchange_text "NUL in Host" 'GET / HTTP/1.1\r\nHost: x\0y\r\n\r\n' "$bad_request"
+exchange_text "ESC in a value" 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\033b\r\n\r\n' "$bad_request"
+exchange_text "tab and obs-text in a value" 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\tb \351\r\nConnection: close\r\n\r\n' \
+    "$hello_close"
 # A good request, then a bad one in the same write: the first is answered.
-exchange_text "good then bad" 'GET / HTTP/1.1\r\n\r\nBAD\r\n\r\n' "$hello$bad_request"
+exchange_text "good then bad" 'GET / HTTP/1.1\r\nHost: x\r\n\r\nBAD\r\n\r\n' "$hello$bad_request"
 got=$(curl -sS --max-time 10 "$url") || fail "curl after malformed requests failed"
 [[ $got == "Hello, World!" ]] || fail "curl after malformed requests: expected 'Hello, World!', got '$got'"
 echo "ok: malformed requests get 400/501 and are closed; the server carries on"
@@ -128,4 +149,44 @@ stop_server
 timeout 10 cat <&5 >/dev/null || fail "keep-alive client: the connection was not closed at shutdown"
 exec 5<&-
 echo "ok: SIGTERM closes connections and exits 0"
+
+# Slowloris under a descriptor cap: 100 clients trickle a request head that
+# never ends, a byte every 0.2 s, into a server allowed 64 descriptors, so
+# most of them wait in the listen backlog. Each is cut off once its head has
+# taken --read-header-timeout (1 s) from when the server took the connection
+# in, however steadily it trickles; that frees descriptors, and a normal
+# request sent meanwhile is served. (Before the timeout, each byte moved the
+# idle deadline, and the first 60 or so held the server until they stopped.)
+command -v prlimit >/dev/null || fail "prlimit (util-linux) is needed"
+server_wrapper=(prlimit --nofile=64:64)
+start_server capped --read-header-timeout 1s
+server_wrapper=()
+timeout 60 python3 "$(dirname "$0")/slow_header_clients.py" "$host" "$port" 100 30 "$work/slow.ready" \
+    >"$work/slow.out" &
+slow_pid=$!
+for i in $(seq 200); do
+    [[ -e $work/slow.ready ]] && break
+    sleep 0.05
+done
+[[ -e $work/slow.ready ]] || fail "the slow clients did not connect within 10 s"
+# The slow clients go on for 30 s: without the timeout, curl gives up first.
+got=$(curl -sS --max-time 20 "http://$address/") || fail "curl while 100 slow clients hold a capped server: no answer"
+[[ $got == "Hello, World!" ]] || fail "curl while slow clients hold a capped server: expected 'Hello, World!', got '$got'"
+wait "$slow_pid" || fail "the slow clients failed: $(cat "$work/slow.out")"
+[[ $(cat "$work/slow.out") == "closed 100 of 100" ]] ||
+    fail "slow clients: expected the server to close all 100, got: $(cat "$work/slow.out")"
+echo "ok: slow request heads are cut off after --read-header-timeout; curl is served under a 64-descriptor cap"
+
+# The header timeout is for a head, not for the wait between requests: a
+# keep-alive connection idle for longer than it still gets its next answer.
+exec 5<>"/dev/tcp/$host/$port"
+printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&5
+sleep 1.5
+printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&5
+timeout 10 cat <&5 >"$work/idle.got" || fail "idle keep-alive client: the connection was not closed after the second answer"
+exec 5<&-
+printf -- "$hello$hello_close" >"$work/idle.expected"
+expect_same "idle keep-alive client" "$work/idle.expected" "$work/idle.got"
+echo "ok: a keep-alive connection idle for longer than the header timeout is still served"
+stop_server
 echo "PASS: http_hello"

@@ -17,7 +17,10 @@
 #   fail MESSAGE                   the test fails here: prints MESSAGE and the
 #                                  server's stderr, exits 1
 #   expect_same NAME EXPECTED GOT  the two files are the same, or fail
-#   start_server [LABEL]           starts the server on a free loopback port;
+#   start_server [LABEL [ARG...]]  starts the server on a free loopback port,
+#                                  with ARGs after --listen, under the command
+#                                  in the array server_wrapper if it is set
+#                                  (e.g. server_wrapper=(prlimit --nofile=64));
 #                                  sets server_pid, address, host and port
 #   stop_server [SIGNAL]           SIGTERM (or SIGNAL) to the server, which must
 #                                  exit with status 0 within 5 s, or fail
@@ -33,6 +36,7 @@ server_bin=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/${server_name}_test.XXXXXX")
 server_pid=
 server_err=$work/server.err  # the running (or last) server's stderr
+server_wrapper=()            # a command to run the server under (start_server)
 
 # TERM, not KILL: the server and the clients run under timeout, which passes
 # TERM on (and KILLs a server that ignores it 5 s later); killing timeout
@@ -68,9 +72,11 @@ expect_same() {
     fi
 }
 
-# start_server [LABEL]: runs the server with --listen 127.0.0.1:0 and reads the
-# address it got from the first line of its stdout (up to 5 s). Its stdout and
-# stderr go to $work/LABEL.out and $work/LABEL.err (LABEL: "server").
+# start_server [LABEL [ARG...]]: runs the server with --listen 127.0.0.1:0 and
+# the ARGs, and reads the address it got from the first line of its stdout (up
+# to 5 s). Its stdout and stderr go to $work/LABEL.out and $work/LABEL.err
+# (LABEL: "server"). A wrapper in server_wrapper must exec the server (as
+# prlimit and env do), so that signals sent to it reach the server.
 #
 # The server runs under timeout: a signal sent to timeout reaches the server,
 # and a server that ignores it is killed 5 s later (exit status 137).
@@ -80,8 +86,10 @@ expect_same() {
 # that stop forever.
 start_server() {
     local label=${1:-server} i
+    shift || true
     server_err=$work/$label.err
-    timeout --foreground -k 5 300 "$server_bin" --listen 127.0.0.1:0 >"$work/$label.out" 2>"$server_err" &
+    timeout --foreground -k 5 300 "${server_wrapper[@]}" "$server_bin" --listen 127.0.0.1:0 "$@" \
+        >"$work/$label.out" 2>"$server_err" &
     server_pid=$!
     address=
     for i in $(seq 100); do
