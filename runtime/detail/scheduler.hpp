@@ -41,6 +41,8 @@
 // and a load: the asymmetric form of the Dekker pattern.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -211,6 +213,14 @@ struct scheduler {
     // deadlock check counts these as able to act.
     std::atomic<int> running_without_p{0};
 
+    // The signal mask of the thread that called run: every M runs with it
+    // (Ms are created by whichever thread needs one), while run's own
+    // waiting thread and sysmon block asynchronous signals, so signals go
+    // to the threads that run fibers (under TSan, a handler runs only when
+    // its thread next enters an intercepted call: a thread asleep in a raw
+    // futex for good would hold it forever).
+    sigset_t user_signal_mask;
+
     // sysmon: its thread, its futex word (bumped to wake it) and whether it
     // sleeps outright because every P is idle (lock).
     std::thread sysmon_thread;
@@ -372,6 +382,10 @@ struct debug_settings {
     int scheddetail = 0;   // scheddetail=1
 };
 const debug_settings& debug() noexcept;
+
+// Block the asynchronous signals in the calling thread (sysmon, run's
+// waiting thread); *old receives the previous mask when not null.
+void block_async_signals(sigset_t* old) noexcept;
 
 // Thresholds shared by sysmon and the stall reports.
 inline constexpr std::int64_t preempt_after_ns = 10'000'000;

@@ -12,6 +12,7 @@
 
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -137,8 +138,18 @@ machine* new_machine_locked(scheduler& s, processor* p, bool spinning) {
     return m;
 }
 
+void block_async_signals(sigset_t* old) noexcept {
+    sigset_t all;
+    sigfillset(&all);
+    // Faults are delivered to the thread that caused them, and must stay
+    // deliverable (the stack-overflow handler, a crash's default action).
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&all, sig);
+    pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
 void machine_main(machine& m) {
     this_thread_machine = &m;
+    pthread_sigmask(SIG_SETMASK, &m.sched.user_signal_mask, nullptr);
     m.coarse_now_ns = coarse_clock_ns();
     m.random_state = 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(m.id + 1);
     pthread_attr_t attr;
@@ -163,8 +174,10 @@ void machine_main(machine& m) {
         if (!execute(m, f)) {
             // The run ended while f was out of the runtime: f stays where it
             // is, abandoned, and this thread never touches the scheduler
-            // again (it is gone, or going).
+            // again (it is gone, or going). Teardown waits for in_runtime
+            // to clear before it decides it was abandoned.
             this_thread_machine = nullptr;
+            m.in_runtime.store(false, std::memory_order_release);
             return;
         }
     }

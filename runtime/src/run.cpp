@@ -15,7 +15,9 @@
 //     machine records of abandoned Ms are kept for the process's life, and
 //     so are the stacks (their threads may still execute on one).
 
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -213,6 +215,13 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
     struct uncount_thread {
         ~uncount_thread() { note_runtime_thread(-1); }
     } uncount_on_exit;
+    sigset_t caller_mask;
+    block_async_signals(&caller_mask);
+    s->user_signal_mask = caller_mask;
+    struct restore_mask {
+        sigset_t mask;
+        ~restore_mask() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
+    } restore_on_exit{caller_mask};
     {
         std::lock_guard<std::mutex> g(s->lock);
         for (int i = n - 1; i >= 1; --i) pidle_put_locked(*s, s->processors[static_cast<std::size_t>(i)].get());

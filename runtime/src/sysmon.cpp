@@ -226,6 +226,7 @@ void report_stall_end(machine& m, fiber* f) noexcept {
 }
 
 void sysmon_main(scheduler& s) {
+    block_async_signals(nullptr);  // inherited already from run's thread; say so
     std::int64_t delay = min_delay_ns;
     int idle_rounds = 0;
     while (!s.stopping.load(std::memory_order_acquire)) {
