@@ -53,8 +53,11 @@ RUNTIMES = {
     "fiber": ("Boost.Fiber", "fiber_{w}"),
     "asio": ("Asio C++20 coroutines", "asio_{w}"),
     "tokio": ("Tokio", "{w}"),
+    # goro built from another commit (bench/compare.sh --base REV): before
+    # and after a change, in one interleaved run.
+    "base": ("goro at the base commit", "bench_{w}"),
 }
-SHORT = {"goro": "goro", "go": "Go", "fiber": "Fiber", "asio": "Asio", "tokio": "Tokio"}
+SHORT = {"goro": "goro", "go": "Go", "fiber": "Fiber", "asio": "Asio", "tokio": "Tokio", "base": "base"}
 
 # Rows a runtime cannot express: bench/README.md asks for "n/a", never a stand-in.
 NOT_EXPRESSIBLE = {
@@ -62,6 +65,9 @@ NOT_EXPRESSIBLE = {
     ("tokio", "mpmc"): "Tokio's mpsc channel has a single consumer",
     ("asio", "select"): "the awaitable operator || drops a value a losing receive had already taken "
                         "(bench/asio/select.cpp shows it)",
+    ("fiber", "handoff"): "a fiber that blocks its thread keeps it and everything queued there",
+    ("asio", "handoff"): "a coroutine that blocks its thread keeps it and everything queued there",
+    ("tokio", "handoff"): "a task that blocks its worker keeps it (block_in_place must be called by hand)",
 }
 
 # What each runtime reserves per task for its stack, beside the measured
@@ -73,16 +79,17 @@ RESERVED = {
     "fiber": "16 KiB malloc'd fixedsize_stack, no guard",
     "asio": "no stack: a heap coroutine frame",
     "tokio": "no stack: a heap task holding the future",
+    "base": "as goro",
 }
 
 FULL_RUNS = [("spawn", 1_000_000), ("skynet", 1_000_000), ("pingpong", 1_000_000), ("yield", 1_000_000),
              ("buffered", 10_000_000), ("mpmc", 10_000_000), ("select", 4_000_000), ("ring", 1_000_000),
-             ("timers", 100_000), ("memory", 10_000), ("memory", 100_000), ("memory", 1_000_000)]
+             ("timers", 100_000), ("handoff", 200), ("memory", 10_000), ("memory", 100_000), ("memory", 1_000_000)]
 # Quick: a tenth of the work, a fifth for the cheapest per-operation ones
 # (skynet's n must stay a power of ten).
 QUICK_RUNS = [("spawn", 100_000), ("skynet", 100_000), ("pingpong", 200_000), ("yield", 200_000),
               ("buffered", 1_000_000), ("mpmc", 1_000_000), ("select", 400_000), ("ring", 200_000),
-              ("timers", 20_000), ("memory", 10_000), ("memory", 100_000)]
+              ("timers", 20_000), ("handoff", 50), ("memory", 10_000), ("memory", 100_000)]
 
 # Targets, as goro/other ratios of medians (goro's value over the other's),
 # and goro's own memory per parked task.
@@ -423,6 +430,9 @@ def main():
             if (rt, w) in na:
                 continue
             exe = os.path.join(getattr(args, rt), RUNTIMES[rt][1].format(w=w))
+            if rt == "base" and not os.access(exe, os.X_OK):
+                na[(rt, w)] = "not in the base commit"
+                continue
             if not os.access(exe, os.X_OK):
                 failures.append(f"{rt} {w}: no program {exe}")
                 log(f"[{done}/{total}] {rt:<6}{w} n={n:,}: MISSING {exe}")

@@ -11,8 +11,11 @@
 #                 about two minutes with the first build)
 #   --runtimes    comma-separated subset of goro,go,fiber,asio,tokio (default all)
 #   --workloads   comma-separated subset of spawn,skynet,pingpong,yield,buffered,
-#                 mpmc,select,ring,timers,memory (default all)
+#                 mpmc,select,ring,timers,handoff,memory (default all)
 #   --no-install  do not install missing Debian packages (scripts/install-deps.sh bench)
+#   --base REV    also build goro at commit REV (in BUILD_DIR-base, from a git
+#                 worktree) and run it as the runtime "base", interleaved with
+#                 the others: before and after a change in one run
 # Environment:
 #   REPS=n        repetitions (default 5, --quick 3)
 #   PROCS=n       worker threads of every runtime (default 2)
@@ -33,8 +36,11 @@ build=${build:-$root/build-release}
 install=1
 py_args=()
 runtimes=goro,go,fiber,asio,tokio
+base_rev=
 while (($#)); do
   case $1 in
+    --base) base_rev=$2; shift ;;
+    --base=*) base_rev=${1#*=} ;;
     --quick) py_args+=(--quick) ;;
     --no-install) install=0 ;;
     --runtimes) runtimes=$2; shift ;;
@@ -63,16 +69,39 @@ if [[ ! -f $build/build.ninja ]]; then
 else
   meson configure "$build" --buildtype=release -Dbench=true -Dbench_peers=enabled >&2
 fi
-workloads=(spawn skynet pingpong yield buffered mpmc select ring memory timers)
+workloads=(spawn skynet pingpong yield buffered mpmc select ring memory timers handoff)
 targets=()
 for w in "${workloads[@]}"; do
   has goro && targets+=("bench/bench_$w")
+  [[ $w == handoff ]] && continue  # goro and Go only (bench/README.md)
   has fiber && [[ $w != select ]] && targets+=("bench/fiber_$w")
   has asio && targets+=("bench/asio_$w")
 done
 echo "== building goro, Boost.Fiber and Asio programs in $build" >&2
 ninja -C "$build" "${jobs[@]}" "${targets[@]}" >&2
 py_args+=(--goro "$build/bench" --fiber "$build/bench" --asio "$build/bench")
+
+if [[ -n $base_rev ]]; then
+  base_src=$build-base-src
+  base_build=$build-base
+  rev=$(git rev-parse --verify "$base_rev^{commit}")
+  if [[ -d $base_src ]]; then
+    git -C "$base_src" checkout -q --detach "$rev"
+  else
+    git worktree add -q --detach "$base_src" "$rev"
+  fi
+  [[ -f $base_build/build.ninja ]] ||
+    meson setup "$base_build" "$base_src" --buildtype=release -Dbench=true -Dtests=false -Dexamples=false >&2
+  base_targets=()
+  for w in "${workloads[@]}"; do
+    [[ -f $base_src/bench/goro/$w.cpp ]] && base_targets+=("bench/bench_$w")
+  done
+  echo "== building goro at $base_rev ($rev) in $base_build" >&2
+  ninja -C "$base_build" "${jobs[@]}" "${base_targets[@]}" >&2
+  py_args+=(--base "$base_build/bench")
+  [[ ,$runtimes, == *,base,* ]] || runtimes+=,base
+  py_args+=(--runtimes "$runtimes")
+fi
 
 if has go; then
   gobin=$build/bench-go
