@@ -25,6 +25,9 @@ case "$mode" in
   *) echo "usage: $0 [plain|asan|tsan|long|clang|asan-long]" >&2; exit 2 ;;
 esac
 
+# The layering is checked, not only promised (scripts/check-layers.sh).
+if [[ $mode == plain ]]; then bash scripts/check-layers.sh; fi
+
 if [[ -f "$dir/build.ninja" ]]; then
   meson configure "$dir" "${setup[@]}" >/dev/null
 else
