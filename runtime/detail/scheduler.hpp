@@ -162,6 +162,7 @@ struct alignas(64) machine {
     // interrupt, a stale false a futex wake nobody waits for).
     std::atomic<bool> sleeping_in_poll{false};
     std::atomic<bool> exited{false};  // its thread has left the scheduler for good
+    std::atomic<int> tid{0};          // its thread's kernel id, for sysmon's look at its state
 
     std::thread thread;
 };

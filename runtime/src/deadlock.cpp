@@ -85,8 +85,12 @@ bool check_deadlock(machine& m, bool* recheck) {
             if (io_poller* p = current_io_poller()) p->interrupt();
             return false;
         }
+        // Still under the lock, with every P idle: no M can be between
+        // taking a timer off its heap and queueing the fiber it readies
+        // (timers run only on an M that holds a P, and Ps are taken under
+        // this lock), so a timer or a fiber cannot hide from this look.
+        if (any_work_visible(s) || earliest_timer(s) != INT64_MAX) return true;
     }
-    if (any_work_visible(s) || earliest_timer(s) != INT64_MAX) return true;
     claim_fatal_report();
     write_stderr("fatal error: all fibers are asleep - deadlock!\n\n");
     dump_all_fibers_to_fd(2);

@@ -224,6 +224,7 @@ void block_in_poller(machine& m, io_poller* poller, std::int64_t deadline) {
 void idle_sleep(machine& m) {
     scheduler& s = m.sched;
     std::int64_t deadline = earliest_timer(s);
+    const bool timers_pending = deadline != INT64_MAX;
     io_poller* poller = current_io_poller();
     const bool io_waiting = poller && poller->has_waiters();
     bool poll_here = false;
@@ -261,7 +262,7 @@ void idle_sleep(machine& m) {
         block_in_poller(m, poller, deadline < 0 ? INT64_MAX : deadline);
         return;
     }
-    if (all_idle && deadline < 0 && !io_waiting) {
+    if (all_idle && !timers_pending && !io_waiting) {
         // Nothing inside the runtime will ever wake us.
         bool recheck = false;
         if (check_deadlock(m, &recheck)) {  // work showed up

@@ -149,6 +149,7 @@ void block_async_signals(sigset_t* old) noexcept {
 
 void machine_main(machine& m) {
     this_thread_machine = &m;
+    m.tid.store(static_cast<int>(syscall(SYS_gettid)), std::memory_order_relaxed);
     pthread_sigmask(SIG_SETMASK, &m.sched.user_signal_mask, nullptr);
     m.coarse_now_ns = coarse_clock_ns();
     m.random_state = 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(m.id + 1);

@@ -19,8 +19,12 @@
 //     entry, or at the end of its blocking_scope.
 //   - The seen_* fields of each P are sysmon's alone.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 
 #include "runtime/detail/fatal.hpp"
@@ -84,6 +88,29 @@ void note_stall(machine& m, processor& p, std::int64_t since, std::uint32_t acti
         m.stall_reported.store(false, std::memory_order_relaxed);
     }
     m.stall_actions.fetch_or(action, std::memory_order_relaxed);
+}
+
+// Whether the kernel has the thread asleep or waiting (a system call, a
+// futex of a std::mutex, a page fault on disk) rather than running or
+// waiting for a CPU. A fiber that computes, or whose thread the kernel has
+// merely descheduled, keeps its P until it has run 10 ms; one that sleeps
+// in the kernel loses it at sysmon's next look. Unknown counts as blocked.
+bool thread_blocked_in_kernel(int tid) {
+    if (tid <= 0) return true;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;
+    char buf[512];
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return true;
+    buf[n] = '\0';
+    // "tid (name) S ...": the name may hold spaces and parentheses.
+    const char* close_paren = std::strrchr(buf, ')');
+    if (!close_paren || close_paren[1] != ' ') return true;
+    const char state = close_paren[2];
+    return state != 'R';
 }
 
 bool has_work(scheduler& s, processor& p, std::int64_t now) {
@@ -150,6 +177,10 @@ int retake(scheduler& s, std::int64_t now) {
                     note_stall(*m, p, p.seen_since_ns, stall_asked_to_yield);
                     ++acted;
                 }
+                // Computing (or descheduled by the kernel) rather than
+                // blocked: it keeps the P until its 10 ms are up.
+                if (stuck < preempt_after_ns && !thread_blocked_in_kernel(m->tid.load(std::memory_order_relaxed)))
+                    continue;
             }
             // As Go: leave a P whose fiber is away briefly when it has no
             // work and others can take global work; else take it now.
@@ -195,13 +226,19 @@ void poll_network(scheduler& s) {
     const std::int64_t now = coarse_clock_ns();
     if (now - s.last_poll_ns.load(std::memory_order_relaxed) < network_poll_interval_ns) return;
     fiber* batch[io_poller::max_batch];
+    // Fibers taken off their wait slots are in no queue until enqueued:
+    // count as a wake-up source meanwhile, or an M idling the last P could
+    // take the program for deadlocked.
+    note_wakeup_source(1);
     const int n = poller->poll(0, batch);
     s.last_poll_ns.store(now, std::memory_order_relaxed);
-    if (n <= 0) return;
-    for (int i = 0; i < n; ++i) batch[i]->state.store(fiber_state::runnable, std::memory_order_release);
-    s.global_queue.enqueue_bulk(batch, static_cast<std::size_t>(n));
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    wake_idle();
+    if (n > 0) {
+        for (int i = 0; i < n; ++i) batch[i]->state.store(fiber_state::runnable, std::memory_order_release);
+        s.global_queue.enqueue_bulk(batch, static_cast<std::size_t>(n));
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        wake_idle();
+    }
+    note_wakeup_source(-1);
 }
 
 }  // namespace
