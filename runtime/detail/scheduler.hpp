@@ -267,7 +267,9 @@ struct runtime_entry {
         p = m->p;
     }
     ~runtime_entry() {
-        if (outer) m->in_runtime.store(false, std::memory_order_release);
+        // (outer implies m; saying so keeps GCC's -Wstringop-overflow quiet
+        // under ASan.)
+        if (outer && m) m->in_runtime.store(false, std::memory_order_release);
     }
     runtime_entry(const runtime_entry&) = delete;
     runtime_entry& operator=(const runtime_entry&) = delete;
