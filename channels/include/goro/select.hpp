@@ -55,13 +55,14 @@ int select_cases(select_case_desc* cases, int count, int default_index);
 
 // Holds the channel of a case: a borrowed pointer for an lvalue channel (the
 // caller's variable keeps it alive), an owned reference for a temporary such
-// as goro::after(1s), so the case may outlive the full expression.
+// as goro::after(1s), so the case may outlive the full expression. Any of
+// chan, send_chan and recv_chan; the case makers check the direction.
 class case_channel {
 public:
     template <class T>
-    explicit case_channel(const chan<T>& c) noexcept : raw_(c.native_handle()) {}
+    explicit case_channel(const chan_base<T>& c) noexcept : raw_(c.native_handle()) {}
     template <class T>
-    explicit case_channel(chan<T>&& c) noexcept : raw_(c.native_handle()), owned_(std::move(c.handle_)) {}
+    explicit case_channel(chan_base<T>&& c) noexcept : raw_(c.native_handle()), owned_(std::move(c.handle_)) {}
     hchan* get() const noexcept { return raw_; }
 
 private:
@@ -127,46 +128,32 @@ struct default_case_t {
     void finish() const noexcept {}
 };
 
-template <class T>
-recv_case<T> recv(const chan<T>& c) noexcept {
-    return {detail::case_channel(c), nullptr, nullptr};
+// The case makers take a chan<T>, a recv_chan<T> (receive cases) or a
+// send_chan<T> (send cases), as an lvalue (borrowed) or a temporary (owned).
+template <detail::any_channel C>
+recv_case<detail::channel_value_t<C>> recv(C&& c) noexcept {
+    static_assert(detail::can_recv_from<C>, "goro::recv: cannot receive from a send_chan<T> (Go's chan<- T)");
+    return {detail::case_channel(std::forward<C>(c)), nullptr, nullptr};
 }
-template <class T>
-recv_case<T> recv(chan<T>&& c) noexcept {
-    return {detail::case_channel(std::move(c)), nullptr, nullptr};
-}
-template <class T>
-recv_case<T> recv(const chan<T>& c, std::type_identity_t<T>& out) noexcept {
-    static_assert(std::is_default_constructible_v<T>,
+template <detail::any_channel C>
+recv_case<detail::channel_value_t<C>> recv(C&& c, detail::channel_value_t<C>& out) noexcept {
+    static_assert(detail::can_recv_from<C>, "goro::recv: cannot receive from a send_chan<T> (Go's chan<- T)");
+    static_assert(std::is_default_constructible_v<detail::channel_value_t<C>>,
                   "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
-    return {detail::case_channel(c), std::addressof(out), nullptr};
+    return {detail::case_channel(std::forward<C>(c)), std::addressof(out), nullptr};
 }
-template <class T>
-recv_case<T> recv(chan<T>&& c, std::type_identity_t<T>& out) noexcept {
-    static_assert(std::is_default_constructible_v<T>,
+template <detail::any_channel C>
+recv_case<detail::channel_value_t<C>> recv(C&& c, detail::channel_value_t<C>& out, bool& ok) noexcept {
+    static_assert(detail::can_recv_from<C>, "goro::recv: cannot receive from a send_chan<T> (Go's chan<- T)");
+    static_assert(std::is_default_constructible_v<detail::channel_value_t<C>>,
                   "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
-    return {detail::case_channel(std::move(c)), std::addressof(out), nullptr};
-}
-template <class T>
-recv_case<T> recv(const chan<T>& c, std::type_identity_t<T>& out, bool& ok) noexcept {
-    static_assert(std::is_default_constructible_v<T>,
-                  "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
-    return {detail::case_channel(c), std::addressof(out), &ok};
-}
-template <class T>
-recv_case<T> recv(chan<T>&& c, std::type_identity_t<T>& out, bool& ok) noexcept {
-    static_assert(std::is_default_constructible_v<T>,
-                  "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
-    return {detail::case_channel(std::move(c)), std::addressof(out), &ok};
+    return {detail::case_channel(std::forward<C>(c)), std::addressof(out), &ok};
 }
 
-template <class T, class V>
-send_case<T> send(const chan<T>& c, V&& value) {
-    return {detail::case_channel(c), T(std::forward<V>(value))};
-}
-template <class T, class V>
-send_case<T> send(chan<T>&& c, V&& value) {
-    return {detail::case_channel(std::move(c)), T(std::forward<V>(value))};
+template <detail::any_channel C, class V>
+send_case<detail::channel_value_t<C>> send(C&& c, V&& value) {
+    static_assert(detail::can_send_on<C>, "goro::send: cannot send on a recv_chan<T> (Go's <-chan T)");
+    return {detail::case_channel(std::forward<C>(c)), detail::channel_value_t<C>(std::forward<V>(value))};
 }
 
 inline default_case_t default_case() noexcept { return {}; }
