@@ -21,11 +21,14 @@
 // from each other.
 // Every operation works from fibers (the fiber parks) and from plain threads
 // (the thread blocks), in any mix. Values are moved through the channel,
-// never copied, and T may be move-only or lack a default constructor. T's
-// move constructor (into empty storage) and the destructor of moved-from
-// values run inside the channel's critical section: they must not block,
-// and a move that throws terminates the program (half a transfer has no safe
-// state to unwind to). Live values are never destroyed there.
+// never copied, and T may be move-only or lack a default constructor. A send
+// that does not happen (try_send returning false, a select send case not
+// chosen) leaves its argument as it was: the channel moves from it only when
+// the send commits. T's move constructor (into empty storage) and the
+// destructor of moved-from values run inside the channel's critical section:
+// they must not block, and a move that throws terminates the program (half a
+// transfer has no safe state to unwind to). Live values are never destroyed
+// there.
 #pragma once
 
 #include <cstddef>
@@ -76,6 +79,7 @@ hchan* chan_make(const element_ops* ops, std::size_t capacity);
 void chan_retain(hchan* c) noexcept;
 void chan_release(hchan* c) noexcept;
 // block=false makes the call fail instead of waiting (a select with default).
+// *src is moved from only when the send happens (true is returned).
 bool chan_send(hchan* c, void* src, bool block);
 recv_status chan_recv(hchan* c, void* sink, deliver_fn deliver, bool block);
 void chan_close(hchan* c);
@@ -224,8 +228,16 @@ public:
     std::optional<T> recv() const { return this->recv_value(); }
 
     // select { case c <- v: return true; default: return false }. Throws on
-    // a closed channel, as a send does.
-    bool try_send(T value) const { return this->try_send_value(value); }
+    // a closed channel, as a send does. When it returns false (or throws)
+    // `value` is as it was: an rvalue is moved from only by a send that
+    // happens, so a retry loop sends the same value again.
+    bool try_send(T&& value) const { return this->try_send_value(value); }
+    bool try_send(const T& value) const
+        requires std::is_copy_constructible_v<T>
+    {
+        T copy(value);
+        return this->try_send_value(copy);
+    }
 
     // select { case v, ok := <-c: ...; default: } — nullopt when nothing is
     // ready or the channel is closed and drained; `closed` tells which.
@@ -258,7 +270,13 @@ public:
 
     // As chan<T>'s.
     void send(T value) const { this->send_value(value); }
-    bool try_send(T value) const { return this->try_send_value(value); }
+    bool try_send(T&& value) const { return this->try_send_value(value); }
+    bool try_send(const T& value) const
+        requires std::is_copy_constructible_v<T>
+    {
+        T copy(value);
+        return this->try_send_value(copy);
+    }
     void close() const { this->close_channel(); }
 
     friend bool operator==(const send_chan& a, const send_chan& b) noexcept { return a.same_channel(b); }
