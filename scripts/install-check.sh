@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install goro into a scratch prefix with `meson install`, then build and run
-# a user program the way README says: g++ ... $(pkg-config --cflags --libs goro).
+# user programs the way README says: c++ ... $(pkg-config --cflags --libs goro),
+# with the compiler that built the library and with the other one (clang++
+# for a library built by g++, g++ for one built by clang++): the installed
+# library must serve programs from either.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh clang  # the build and test packages, and Clang
 
 prefix=$(mktemp -d /tmp/goro-prefix.XXXXXX)
 trap 'rm -rf "$prefix"' EXIT
@@ -21,8 +24,29 @@ if find "$prefix/include" -path '*detail*' | grep -q .; then
   echo "install-check: internal detail/ headers were installed" >&2; exit 1
 fi
 
+# Which compiler built the library: its objects say so in .comment.
+library=$(find "$prefix" -name libgoro.a | head -n 1)
+[[ -n $library ]] || { echo "install-check: libgoro.a was not installed" >&2; exit 1; }
+if readelf -p .comment "$library" | grep -q 'clang version'; then
+  compilers=(clang++ g++)
+else
+  compilers=(g++ clang++)
+fi
+
 export PKG_CONFIG_PATH=$pc
-# shellcheck disable=SC2046  # pkg-config's output is a list of flags
-g++ -std=c++20 -O2 examples/hello.cpp $(pkg-config --cflags --libs goro) -o "$prefix/hello"
-"$prefix/hello" >/dev/null
-echo "install-check: installed headers, library and goro.pc build and run examples/hello.cpp"
+for cxx in "${compilers[@]}"; do
+  for program in examples/hello.cpp tests/install/every_layer.cpp; do
+    name=$(basename "$program" .cpp)-$cxx
+    # shellcheck disable=SC2046  # pkg-config's output is a list of flags
+    if ! "$cxx" -std=c++20 -O2 "$program" $(pkg-config --cflags --libs goro) -o "$prefix/$name"; then
+      echo "install-check: $program does not build with $cxx against the library built by ${compilers[0]}" >&2
+      exit 1
+    fi
+    if ! "$prefix/$name" >/dev/null; then
+      echo "install-check: $program built with $cxx fails against the library built by ${compilers[0]}" >&2
+      exit 1
+    fi
+  done
+done
+echo "install-check: installed headers, library and goro.pc build and run examples/hello.cpp and" \
+  "tests/install/every_layer.cpp with ${compilers[0]} (which built the library) and ${compilers[1]}"

@@ -28,6 +28,12 @@
 // of its own. A fiber never holds two channel locks except in select, which
 // takes them in address order.
 //
+// A sender's value (chan_send's src, a send case's value, a waiter's value
+// on sendq) belongs to the caller until its send completes: only the
+// transfer that completes it moves from it. A send that fails, would block
+// (try_send, a select with default) or loses its select leaves it as it was;
+// try_send and select's send cases promise their callers exactly that.
+//
 // A waiter record lives on the stack of the fiber (or thread) it stands for.
 // It is on a queue only while its owner is parked; whoever dequeues it
 // completes the operation (moves the element, sets `success`), releases the

@@ -13,6 +13,11 @@
 //     fibers may read, write and accept on one socket at once, as on a Go
 //     net.Conn, and one write's bytes are never interleaved with another's.
 //     They are held across parks; close() needs neither.
+//   - local and remote are recorded once, when the socket is bound,
+//     accepted or connected and before it is handed to its conn, listener
+//     or packet_conn, and never written again: they need no lock, and they
+//     outlive close() (Go's netFD keeps laddr and raddr), so a closed conn
+//     still tells its endpoints and its errors still name the peer.
 //   - The object itself belongs to its conn/listener/packet_conn and is
 //     freed with it: destroying one while another fiber is inside one of
 //     its calls is a use-after-free, as for any C++ object.
@@ -24,6 +29,7 @@
 #include <system_error>
 
 #include <goro/mutex.hpp>
+#include <goro/net.hpp>
 
 #include "netpoll/detail/poll_desc.hpp"
 
@@ -38,6 +44,8 @@ struct socket {
     const int type;    // SOCK_STREAM or SOCK_DGRAM
     poll_desc* const pd;
     std::string unlink_path;  // a Unix listener's socket file, removed at close
+    address local;   // getsockname once bound or connected
+    address remote;  // the peer; AF_UNSPEC for a listener or an unconnected UDP socket
     std::atomic<std::uint64_t> accept_backoffs{0};
     goro::mutex read_lock;   // one reader (or acceptor) at a time
     goro::mutex write_lock;  // one writer at a time

@@ -89,27 +89,33 @@ socket* open_socket(int family, int type, std::error_code& ec) noexcept {
     return s;
 }
 
-address socket_name(const socket* s, bool peer) {
+// The descriptor's own address (getsockname) or its peer's (getpeername);
+// AF_UNSPEC when there is none.
+address socket_name(int fd, bool peer) noexcept {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    const int r = peer ? getpeername(s->fd, reinterpret_cast<sockaddr*>(&ss), &len)
-                       : getsockname(s->fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    const int r = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                       : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
     if (r != 0) return {};
     return address(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
-// "read tcp 127.0.0.1:8080->127.0.0.1:51234", as Go's net.OpError prints.
+// Records a bound or connected socket's endpoints, before it is handed out.
+void record_addresses(socket* s) noexcept {
+    s->local = socket_name(s->fd, false);
+    s->remote = socket_name(s->fd, true);
+}
+
+// "read tcp 127.0.0.1:8080->127.0.0.1:51234", as Go's net.OpError prints;
+// the recorded endpoints, so a closed socket's errors still name them.
 std::string describe(const char* op, socket* s) {
     std::string text = op;
     if (!s) return text;
     text += ' ';
     text += s->network();
-    fd_ref ref(s);
-    if (!ref) return text;
-    const address local = socket_name(s, false);
-    const address remote = socket_name(s, true);
-    if (local.family() != AF_UNSPEC) text += " " + local.to_string();
-    if (remote.family() != AF_UNSPEC) text += (local.family() != AF_UNSPEC ? "->" : " ") + remote.to_string();
+    if (s->local.family() != AF_UNSPEC) text += " " + s->local.to_string();
+    if (s->remote.family() != AF_UNSPEC)
+        text += (s->local.family() != AF_UNSPEC ? "->" : " ") + s->remote.to_string();
     return text;
 }
 
@@ -212,17 +218,8 @@ void close_socket(socket* s, std::error_code& ec) noexcept {
     if (!s || !s->close()) ec = errc::closed;
 }
 
-address local_of(socket* s) {
-    if (!s) return {};
-    fd_ref ref(s);
-    return ref ? socket_name(s, false) : address{};
-}
-
-address remote_of(socket* s) {
-    if (!s) return {};
-    fd_ref ref(s);
-    return ref ? socket_name(s, true) : address{};
-}
+address local_of(const socket* s) { return s ? s->local : address{}; }
+address remote_of(const socket* s) { return s ? s->remote : address{}; }
 
 }  // namespace
 
@@ -348,7 +345,9 @@ conn listener::accept(std::error_code& ec) noexcept {
     std::int64_t backoff = 0;
     for (;;) {
         if (!detail::poll_prepare(s->pd, io_mode::read, ec)) return {};
-        const int fd = ::accept4(s->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        const int fd = ::accept4(s->fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             if (s->family != AF_UNIX) set_no_delay_on(fd);
             detail::poll_desc* pd = detail::poll_open(fd, ec);
@@ -363,6 +362,8 @@ conn listener::accept(std::error_code& ec) noexcept {
                 ec = std::make_error_code(std::errc::not_enough_memory);
                 return {};
             }
+            accepted->local = socket_name(fd, false);
+            accepted->remote = address(reinterpret_cast<sockaddr*>(&peer), peer_len);
             return conn(std::unique_ptr<socket>(accepted));
         }
         const int error = errno;
@@ -435,6 +436,7 @@ listener listen(std::string_view network, std::string_view where, std::error_cod
             return {};
         }
         if (family == AF_UNIX && !where.empty() && where[0] != '@') s->unlink_path = std::string(where);
+        s->local = socket_name(s->fd, false);  // port 0 resolved
         return listener(std::move(owned));
     } catch (const std::system_error& e) {
         ec = e.code();
@@ -503,16 +505,19 @@ std::unique_ptr<socket> connect_to(const address& addr, std::int64_t deadline, s
             }
             // The wake-up may be stale: registering an unconnected socket
             // reports it writable (EPOLLOUT|EPOLLHUP) before connect runs.
-            // Connected means there is a peer.
-            sockaddr_storage peer{};
-            socklen_t peer_len = sizeof peer;
-            if (getpeername(s->fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) break;
+            // Connected means there is a peer, which is then recorded.
+            s->remote = socket_name(s->fd, true);
+            if (s->remote.family() != AF_UNSPEC) break;
             if (errno != ENOTCONN) {
                 ec = last_error();
                 return nullptr;
             }
         }
+    } else {
+        s->remote = socket_name(s->fd, true);
     }
+    if (s->remote.family() == AF_UNSPEC) s->remote = addr;  // reset already: what was dialled
+    s->local = socket_name(s->fd, false);
     if (deadline != 0) detail::poll_set_deadline(s->pd, io_mode::write, 0);
     if (addr.family() != AF_UNIX) set_no_delay_on(s->fd);
     return owned;
@@ -751,6 +756,7 @@ packet_conn open_udp(std::string_view network, std::string_view where, bool conn
             ec = last_error();
             return {};
         }
+        record_addresses(s);
         return packet_conn(std::move(owned));
     } catch (const std::system_error& e) {
         ec = e.code();

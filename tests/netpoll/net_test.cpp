@@ -1,6 +1,6 @@
 // tests/netpoll/net_test.cpp — goro::net round trips over TCP (IPv4, IPv6),
-// Unix sockets and UDP; addresses and errors; half-close, resets, EOF;
-// concurrent use of one connection; plain threads as clients.
+// Unix sockets and UDP; addresses (kept after close) and errors; half-close,
+// resets, EOF; concurrent use of one connection; plain threads as clients.
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <tuple>
 #include <thread>
 #include <vector>
@@ -164,6 +165,116 @@ TEST_CASE("local and remote addresses of both ends agree; TCP_NODELAY is on") {
         CHECK(on != 0);
         getsockopt(server.native_handle(), IPPROTO_TCP, 1, &on, &len);
         CHECK(on != 0);
+        return 0;
+    });
+}
+
+namespace {
+
+// The text std::system_error gives for a closed connection's call `op`.
+std::string closed_error(const char* op, const std::string& endpoints) {
+    return std::string(op) + " " + endpoints + ": use of closed network connection";
+}
+
+template <class Call>
+std::string what_of(Call call) {
+    try {
+        call();
+    } catch (const std::system_error& e) {
+        return e.what();
+    }
+    return "(no exception)";
+}
+
+}  // namespace
+
+TEST_CASE("tcp: addresses outlive close, as in Go, and errors still name the peer") {
+    goro::run([] {
+        auto ln = net::listen("tcp", "127.0.0.1:0");
+        const net::address listening = ln.local_address();
+        net::conn client = net::dial("tcp", listening.to_string());
+        net::conn server = ln.accept();
+        const net::address client_side = client.local_address();
+        CHECK(client.remote_address() == listening);
+        CHECK(server.local_address() == listening);
+        CHECK(server.remote_address() == client_side);
+
+        client.close();
+        server.close();
+        ln.close();
+        CHECK(client.local_address() == client_side);
+        CHECK(client.remote_address() == listening);
+        CHECK(server.local_address() == listening);
+        CHECK(server.remote_address() == client_side);
+        CHECK(ln.local_address() == listening);
+        CHECK(client.remote_address().to_string() == listening.to_string());
+
+        const std::string client_pair = client_side.to_string() + "->" + listening.to_string();
+        const std::string server_pair = listening.to_string() + "->" + client_side.to_string();
+        char buffer[8];
+        CHECK(what_of([&] { client.read(buffer, sizeof buffer); }) == closed_error("read tcp", client_pair));
+        CHECK(what_of([&] { server.write("x"); }) == closed_error("write tcp", server_pair));
+        CHECK(what_of([&] { client.set_deadline(std::chrono::steady_clock::now()); }) == closed_error("set deadline tcp", client_pair));
+        CHECK(what_of([&] { client.close(); }) == closed_error("close tcp", client_pair));
+        CHECK(what_of([&] { ln.accept(); }) == closed_error("accept tcp", listening.to_string()));
+        return 0;
+    });
+}
+
+TEST_CASE("tcp: a connection reset by its peer still names the peer in its errors") {
+    goro::run([] {
+        net::conn client, server;
+        std::tie(client, server) = goro_test::tcp_pair();
+        const std::string endpoints = client.local_address().to_string() + "->" + server.local_address().to_string();
+        linger hard_close{1, 0};  // close with RST: the kernel then forgets the peer
+        setsockopt(server.native_handle(), SOL_SOCKET, SO_LINGER, &hard_close, sizeof hard_close);
+        server.close();
+        char buffer[8];
+        const std::string what = what_of([&] { client.read(buffer, sizeof buffer); });
+        CHECK(what.rfind("read tcp " + endpoints + ": ", 0) == 0);
+        CHECK(client.remote_address() == server.local_address());
+        return 0;
+    });
+}
+
+TEST_CASE("unix: addresses outlive close, and errors still name the socket path") {
+    goro::run([] {
+        const std::string path = goro_test::unique_socket_path("addresses");
+        auto ln = net::listen("unix", path);
+        net::conn client = net::dial("unix", path);
+        net::conn server = ln.accept();
+        client.close();
+        server.close();
+        ln.close();
+        CHECK(ln.local_address().to_string() == path);
+        CHECK(client.remote_address() == net::address::unix_path(path));
+        CHECK(client.remote_address().family() == AF_UNIX);
+        CHECK(client.local_address().family() == AF_UNIX);  // unnamed, as Go's client end
+        CHECK(server.local_address() == net::address::unix_path(path));
+        CHECK(server.remote_address().family() == AF_UNIX);
+        char buffer[8];
+        CHECK(what_of([&] { client.read(buffer, sizeof buffer); }) == closed_error("read unix", "->" + path));
+        CHECK(what_of([&] { server.write("x"); }) == closed_error("write unix", path + "->"));
+        CHECK(what_of([&] { ln.accept(); }) == closed_error("accept unix", path));
+        return 0;
+    });
+}
+
+TEST_CASE("udp: a packet_conn's addresses outlive close") {
+    goro::run([] {
+        net::packet_conn server = net::listen_packet("udp", "127.0.0.1:0");
+        const net::address bound = server.local_address();
+        net::packet_conn client = net::dial_udp("udp", bound.to_string());
+        const net::address client_side = client.local_address();
+        CHECK(client_side.port() != 0);
+        client.close();
+        server.close();
+        CHECK(server.local_address() == bound);
+        CHECK(server.remote_address().family() == AF_UNSPEC);  // not connected
+        CHECK(client.local_address() == client_side);
+        CHECK(client.remote_address() == bound);
+        CHECK(what_of([&] { client.write("x", 1); }) ==
+              closed_error("write udp", client_side.to_string() + "->" + bound.to_string()));
         return 0;
     });
 }

@@ -16,10 +16,12 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <source_location>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "support/dump.hpp"
@@ -860,6 +862,29 @@ TEST_CASE("dump_fibers lists parked fibers with their wait reason and spawn site
         gate.done();
         finished.wait();
     });
+}
+
+TEST_CASE("source_location: goro's own class for every compiler, captured where it is defaulted") {
+    // One type whatever the standard library has: it is in the library's
+    // symbols, which programs built by GCC and by Clang must both link to.
+    static_assert(std::is_class_v<goro::source_location>);
+#if defined(__cpp_lib_source_location)
+    static_assert(!std::is_same_v<goro::source_location, std::source_location>);
+    const std::source_location std_here = std::source_location::current();
+    const goro::source_location converted = std_here;
+    CHECK(converted.line() == std_here.line());
+    CHECK(converted.column() == std_here.column());
+    CHECK(std::string(converted.file_name()) == std_here.file_name());
+    CHECK(std::string(converted.function_name()) == std_here.function_name());
+#endif
+    // clang-format off
+    const int line = __LINE__; const goro::source_location here = goro::source_location::current();
+    // clang-format on
+    CHECK(here.line() == static_cast<std::uint_least32_t>(line));
+    CHECK(goro_test::contains(here.file_name(), "scheduler_test.cpp"));
+    CHECK(std::string(here.function_name()).size() > 0);
+    constexpr goro::source_location empty;
+    static_assert(empty.line() == 0 && empty.column() == 0);
 }
 
 TEST_CASE("stress: fibers mixing random yields, sleeps, spawns and locking finish with every step counted") {

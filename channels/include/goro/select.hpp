@@ -15,8 +15,15 @@
 // appear in several cases. A receive that completes because the channel was
 // closed sets out = T{} and ok = false.
 //
-// A send case holds its value from the moment it is made, as Go evaluates the
-// send expression before choosing; a case that is not chosen drops it.
+// A send case sends a value fixed when the case is made, as Go evaluates the
+// send expression before choosing. Made from an lvalue (or a value of another
+// type), the case holds a T made from it then: goro::send(out, x) copies x.
+// Made from an rvalue T, goro::send(out, std::move(v)), the case refers to v
+// and moves from it only if the select chooses it: a case that is not chosen
+// leaves v as it was. So an rvalue's case belongs to the full-expression that
+// makes it (an argument of select, or made into a select_case), since the
+// rvalue may be a temporary; Clang's -Wdangling reports one kept longer. A
+// trivially copyable T is copied either way: moving it would copy it anyway.
 //
 // For a number of cases known only at run time, build goro::select_case
 // values (from the same makers) in a vector and call goro::select(cases):
@@ -33,6 +40,17 @@
 #include <utility>
 
 #include <goro/chan.hpp>
+
+// A parameter whose object the result refers to: Clang then warns when the
+// result outlives a temporary passed there.
+#if defined(__has_cpp_attribute)
+#if __has_cpp_attribute(clang::lifetimebound)
+#define GORO_LIFETIMEBOUND [[clang::lifetimebound]]
+#endif
+#endif
+#ifndef GORO_LIFETIMEBOUND
+#define GORO_LIFETIMEBOUND
+#endif
 
 namespace goro {
 
@@ -55,13 +73,14 @@ int select_cases(select_case_desc* cases, int count, int default_index);
 
 // Holds the channel of a case: a borrowed pointer for an lvalue channel (the
 // caller's variable keeps it alive), an owned reference for a temporary such
-// as goro::after(1s), so the case may outlive the full expression.
+// as goro::after(1s), so the case may outlive the full expression. Any of
+// chan, send_chan and recv_chan; the case makers check the direction.
 class case_channel {
 public:
     template <class T>
-    explicit case_channel(const chan<T>& c) noexcept : raw_(c.native_handle()) {}
+    explicit case_channel(const chan_base<T>& c) noexcept : raw_(c.native_handle()) {}
     template <class T>
-    explicit case_channel(chan<T>&& c) noexcept : raw_(c.native_handle()), owned_(std::move(c.handle_)) {}
+    explicit case_channel(chan_base<T>&& c) noexcept : raw_(c.native_handle()), owned_(std::move(c.handle_)) {}
     hchan* get() const noexcept { return raw_; }
 
 private:
@@ -107,18 +126,43 @@ private:
 };
 
 // case ch <- v
+//
+// The value sent is *source_: either the caller's rvalue, which outlives the
+// case (see the top of this file), or owned_, the case's own. The channel
+// moves from it only when this case's send commits.
 template <class T>
 class send_case {
 public:
-    send_case(detail::case_channel c, T value) : channel_(std::move(c)), value_(std::move(value)) {}
+    // Refers to the caller's value.
+    send_case(detail::case_channel c, T& borrowed) noexcept
+        : channel_(std::move(c)), source_(std::addressof(borrowed)) {}
+    // Holds a T made from value.
+    template <class V>
+    send_case(detail::case_channel c, std::in_place_t, V&& value)
+        : channel_(std::move(c)), owned_(std::in_place, std::forward<V>(value)), source_(std::addressof(*owned_)) {}
+    send_case(send_case&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+        : channel_(std::move(o.channel_)),
+          owned_(std::move(o.owned_)),
+          source_(owned_ ? std::addressof(*owned_) : o.source_) {}
+    send_case& operator=(send_case&&) = delete;
+
     detail::select_case_desc describe() noexcept {
-        return {channel_.get(), std::addressof(value_), nullptr, nullptr, detail::case_kind::send};
+        return {channel_.get(), source_, nullptr, nullptr, detail::case_kind::send};
     }
     void finish() noexcept {}
 
+    // Moves a referred-to value into the case, for a select_case, which may
+    // outlive the full-expression that made this case.
+    void own_value() {
+        if (owned_) return;
+        owned_.emplace(std::move(*source_));
+        source_ = std::addressof(*owned_);
+    }
+
 private:
     detail::case_channel channel_;
-    T value_;
+    std::optional<T> owned_;  // empty while the case refers to the caller's value
+    T* source_;
 };
 
 // default:
@@ -127,46 +171,43 @@ struct default_case_t {
     void finish() const noexcept {}
 };
 
-template <class T>
-recv_case<T> recv(const chan<T>& c) noexcept {
-    return {detail::case_channel(c), nullptr, nullptr};
+// The case makers take a chan<T>, a recv_chan<T> (receive cases) or a
+// send_chan<T> (send cases), as an lvalue (borrowed) or a temporary (owned).
+template <detail::any_channel C>
+recv_case<detail::channel_value_t<C>> recv(C&& c) noexcept {
+    static_assert(detail::can_recv_from<C>, "goro::recv: cannot receive from a send_chan<T> (Go's chan<- T)");
+    return {detail::case_channel(std::forward<C>(c)), nullptr, nullptr};
 }
-template <class T>
-recv_case<T> recv(chan<T>&& c) noexcept {
-    return {detail::case_channel(std::move(c)), nullptr, nullptr};
-}
-template <class T>
-recv_case<T> recv(const chan<T>& c, std::type_identity_t<T>& out) noexcept {
-    static_assert(std::is_default_constructible_v<T>,
+template <detail::any_channel C>
+recv_case<detail::channel_value_t<C>> recv(C&& c, detail::channel_value_t<C>& out) noexcept {
+    static_assert(detail::can_recv_from<C>, "goro::recv: cannot receive from a send_chan<T> (Go's chan<- T)");
+    static_assert(std::is_default_constructible_v<detail::channel_value_t<C>>,
                   "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
-    return {detail::case_channel(c), std::addressof(out), nullptr};
+    return {detail::case_channel(std::forward<C>(c)), std::addressof(out), nullptr};
 }
-template <class T>
-recv_case<T> recv(chan<T>&& c, std::type_identity_t<T>& out) noexcept {
-    static_assert(std::is_default_constructible_v<T>,
+template <detail::any_channel C>
+recv_case<detail::channel_value_t<C>> recv(C&& c, detail::channel_value_t<C>& out, bool& ok) noexcept {
+    static_assert(detail::can_recv_from<C>, "goro::recv: cannot receive from a send_chan<T> (Go's chan<- T)");
+    static_assert(std::is_default_constructible_v<detail::channel_value_t<C>>,
                   "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
-    return {detail::case_channel(std::move(c)), std::addressof(out), nullptr};
-}
-template <class T>
-recv_case<T> recv(const chan<T>& c, std::type_identity_t<T>& out, bool& ok) noexcept {
-    static_assert(std::is_default_constructible_v<T>,
-                  "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
-    return {detail::case_channel(c), std::addressof(out), &ok};
-}
-template <class T>
-recv_case<T> recv(chan<T>&& c, std::type_identity_t<T>& out, bool& ok) noexcept {
-    static_assert(std::is_default_constructible_v<T>,
-                  "goro::recv(ch, out): a closed channel stores T{} in out; use goro::recv(ch) for other types");
-    return {detail::case_channel(std::move(c)), std::addressof(out), &ok};
+    return {detail::case_channel(std::forward<C>(c)), std::addressof(out), &ok};
 }
 
-template <class T, class V>
-send_case<T> send(const chan<T>& c, V&& value) {
-    return {detail::case_channel(c), T(std::forward<V>(value))};
+// case c <- std::move(v), for an rvalue T that a move would change: the case
+// refers to v, moved from only if this case is chosen.
+template <detail::any_channel C>
+    requires(!std::is_trivially_copyable_v<detail::channel_value_t<C>>)
+send_case<detail::channel_value_t<C>> send(C&& c, detail::channel_value_t<C>&& value GORO_LIFETIMEBOUND) {
+    static_assert(detail::can_send_on<C>, "goro::send: cannot send on a recv_chan<T> (Go's <-chan T)");
+    return {detail::case_channel(std::forward<C>(c)), value};
 }
-template <class T, class V>
-send_case<T> send(chan<T>&& c, V&& value) {
-    return {detail::case_channel(std::move(c)), T(std::forward<V>(value))};
+// case c <- v for anything else (an lvalue, another type, a trivially copyable
+// T): the case holds a T made from v now.
+template <detail::any_channel C, class V>
+    requires(!std::is_same_v<V, detail::channel_value_t<C>> || std::is_trivially_copyable_v<detail::channel_value_t<C>>)
+send_case<detail::channel_value_t<C>> send(C&& c, V&& value) {
+    static_assert(detail::can_send_on<C>, "goro::send: cannot send on a recv_chan<T> (Go's <-chan T)");
+    return {detail::case_channel(std::forward<C>(c)), std::in_place, std::forward<V>(value)};
 }
 
 inline default_case_t default_case() noexcept { return {}; }
@@ -202,9 +243,11 @@ int select(Cases&&... cases) {
 }
 
 // One case of a dynamic select (Go's reflect.SelectCase). Made from the same
-// makers: goro::select_case(goro::recv(c, v)). A send case owns its value and
-// sends it at most once: after it has been chosen, make a new case to send
-// again.
+// makers: goro::select_case(goro::recv(c, v)). A send case holds its own
+// value, as a SelectCase does: making it moves an rvalue argument in (an
+// lvalue is copied, as always). A select that does not choose the case leaves
+// the value in it for the next select; one that chooses it moves it out, so
+// the case sends at most once: make a new case to send again.
 class select_case {
 public:
     template <class T>
@@ -214,7 +257,9 @@ public:
     }
     template <class T>
     select_case(send_case<T> c) : holder_(std::make_shared<send_case<T>>(std::move(c))) {
-        desc_ = static_cast<send_case<T>*>(holder_.get())->describe();
+        auto* held = static_cast<send_case<T>*>(holder_.get());
+        held->own_value();
+        desc_ = held->describe();
     }
     select_case(default_case_t d) noexcept : desc_(d.describe()) {}
 

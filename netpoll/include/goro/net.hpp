@@ -18,6 +18,10 @@
 //   - close() wakes every fiber blocked on the socket; they fail with
 //     errc::closed ("use of closed network connection"). A socket may be
 //     read by one fiber, written by another and closed by a third at once.
+//   - Addresses are recorded when a socket is accepted, dialled or bound,
+//     and kept: local_address() and remote_address() answer the same after
+//     close() or a reset as before (Go keeps them too), and so do the
+//     endpoints in error messages.
 //   - SIGPIPE never fires: sends use MSG_NOSIGNAL; a write to a reset
 //     connection fails with EPIPE or ECONNRESET.
 //

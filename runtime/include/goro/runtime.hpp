@@ -17,14 +17,23 @@
 
 namespace goro {
 
-// Where a fiber was spawned: std::source_location where the standard library
-// provides it; otherwise (Clang 14 with libstdc++ 12 lacks the builtin it
-// needs) the same interface built on the compilers' __builtin_FILE family.
-#if defined(__cpp_lib_source_location)
-using source_location = std::source_location;
-#else
+// Where a fiber was spawned, captured by a default argument as
+// std::source_location::current() would be. Always this class, never an
+// alias of std::source_location: the type is part of the library's symbols
+// (run_main, prepare_fiber), so every compiler and standard library that a
+// program may be built with must see the same one, and Clang 14 with
+// libstdc++ 12 has no std::source_location. __builtin_FILE, __builtin_FUNCTION
+// and __builtin_LINE exist in both GCC and Clang.
 class source_location {
 public:
+    constexpr source_location() noexcept = default;
+#if defined(__cpp_lib_source_location)
+    // A std::source_location converts, where the standard library has one.
+    constexpr source_location(const std::source_location& s) noexcept
+        : file_(s.file_name()), function_(s.function_name()), line_(s.line()), column_(s.column()) {}
+#endif
+
+    // The column is 0: GCC 12 has no __builtin_COLUMN.
     static constexpr source_location current(const char* file = __builtin_FILE(),
                                              const char* function = __builtin_FUNCTION(),
                                              std::uint_least32_t line = __builtin_LINE()) noexcept {
@@ -37,14 +46,14 @@ public:
     constexpr const char* file_name() const noexcept { return file_; }
     constexpr const char* function_name() const noexcept { return function_; }
     constexpr std::uint_least32_t line() const noexcept { return line_; }
-    constexpr std::uint_least32_t column() const noexcept { return 0; }
+    constexpr std::uint_least32_t column() const noexcept { return column_; }
 
 private:
     const char* file_ = "";
     const char* function_ = "";
     std::uint_least32_t line_ = 0;
+    std::uint_least32_t column_ = 0;
 };
-#endif
 
 // Runtime configuration for goro::run. Zero means "the default".
 struct config {
