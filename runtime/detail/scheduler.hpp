@@ -130,6 +130,7 @@ struct alignas(64) machine {
     std::uint64_t random_state = 0;
     std::int64_t pass_now_ns = -1;   // the clock, read at most once per pass of find_runnable
     bool counted_without_p = false;  // counted in scheduler::running_without_p
+    eh_globals* eh = nullptr;         // this thread's exception state (libstdc++'s __cxa_eh_globals)
 
     // --- the runtime-entry protocol (see the top of this file) ---
     // Written by this M only: true on the scheduler stack and inside
@@ -239,10 +240,18 @@ machine* current_machine() noexcept;
 
 scheduler* active_scheduler() noexcept;
 
+// True once membarrier(2) is known to work (set before the first M starts).
+extern std::atomic<bool> membarrier_works;
+
 // Orders this M's store to in_runtime before its load of revoke, against
 // sysmon's heavy_barrier (a compiler barrier where membarrier(2) works,
 // else a full fence).
-void light_barrier() noexcept;
+inline void light_barrier() noexcept {
+    if (membarrier_works.load(std::memory_order_relaxed))
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+    else
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+}
 void heavy_barrier() noexcept;
 
 // Slow path of runtime_entry: revoke was set. Waits out a pending revoke;
@@ -256,7 +265,9 @@ void resolve_revoke(machine& m) noexcept;
 // thread uses. Nests: on the scheduler stack (already inside) it does
 // nothing.
 struct runtime_entry {
-    runtime_entry() noexcept : m(current_machine()) {
+    runtime_entry() noexcept : runtime_entry(current_machine()) {}
+    // For a caller that has just read current_machine() itself.
+    explicit runtime_entry(machine* self) noexcept : m(self) {
         if (!m) return;
         outer = !m->in_runtime.load(std::memory_order_relaxed);
         if (outer) {
@@ -300,6 +311,9 @@ bool runq_put(processor& p, fiber* f, bool next) noexcept;
 // no M is spinning. From a plain thread or an M without a P, onto the global
 // queue. Returns true when the local queue overflowed.
 bool make_runnable(fiber* f, bool next) noexcept;
+// The same, for a caller that has read current_machine() (null on a plain
+// thread, which must hold a plain_thread_scope).
+bool make_runnable_from(machine* self, fiber* f, bool next) noexcept;
 
 // --------------------------------------------------------------- idle set
 // (runtime/src/idle.cpp)

@@ -218,10 +218,19 @@ void block_in_poller(machine& m, io_poller* poller, std::int64_t deadline) {
     queue_ready_batch(s, m.p, batch, n);
 }
 
+// Under lock: put m on the idle M list, ready to be handed a P.
+void list_idle_locked(scheduler& s, machine& m) {
+    m.wakeup.store(0, std::memory_order_relaxed);
+    m.in_idle_list = true;
+    s.idle_ms.push_back(&m);
+}
+
 // Sleep as an idle M (holding no P) until a waker hands us a P, our timer
-// deadline passes, or the poller has events. May return still without a P
-// (the caller loops).
-void idle_sleep(machine& m) {
+// deadline passes, or the poller has events. With `listed`, m is on the idle
+// M list already (go_idle put it there with its P, so a waker that takes
+// the P finds an M to run it). May return still without a P (the caller
+// loops).
+void idle_sleep(machine& m, bool listed) {
     scheduler& s = m.sched;
     std::int64_t deadline = earliest_timer(s);
     const bool timers_pending = deadline != INT64_MAX;
@@ -231,10 +240,16 @@ void idle_sleep(machine& m) {
     bool all_idle = false;
     {
         std::lock_guard<std::mutex> g(s.lock);
-        if (s.stopping.load(std::memory_order_acquire)) return;
-        m.wakeup.store(0, std::memory_order_relaxed);
-        m.in_idle_list = true;
-        s.idle_ms.push_back(&m);
+        if (s.stopping.load(std::memory_order_acquire)) {
+            leave_idle_list_locked(s, &m);
+            return;
+        }
+        if (!listed) {
+            list_idle_locked(s, m);
+        } else if (!m.in_idle_list) {
+            take_p_after_sleep_locked(m);  // a waker handed us a P meanwhile
+            return;
+        }
         all_idle = s.idle_count.load(std::memory_order_relaxed) == s.procs;
         if (io_waiting && !s.poll_waiter) {
             // Watch the sockets ourselves: nobody else does.
@@ -295,21 +310,25 @@ void go_idle(machine& m) {
     scheduler& s = m.sched;
     s.stacks.trim_some();
     {
+        // The P and this M go idle together, so a waker that takes the P
+        // finds this M to run it rather than starting a new thread.
         std::lock_guard<std::mutex> g(s.lock);
         if (s.stopping.load(std::memory_order_acquire)) return;
         pidle_put_locked(s, m.p);
         m.p = nullptr;
+        list_idle_locked(s, m);
     }
     stop_spinning(m);
     // Published idle (and not spinning): now look once more everywhere.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (any_work_visible(s)) {
         std::lock_guard<std::mutex> g(s.lock);
-        m.p = pidle_get_locked(s, &m);
+        take_p_after_sleep_locked(m);  // the P a waker handed us, or an idle one
         if (m.p) return;
-        // Whoever took our P will find the work.
+        // Whoever took the Ps will find the work; sleep listed anew.
+        list_idle_locked(s, m);
     }
-    idle_sleep(m);
+    idle_sleep(m, true);
 }
 
 }  // namespace
@@ -353,7 +372,7 @@ fiber* find_runnable(machine& m) {
             return nullptr;
         }
         if (!m.p) {
-            idle_sleep(m);
+            idle_sleep(m, false);
             m.coarse_now_ns = coarse_clock_ns();
             continue;
         }

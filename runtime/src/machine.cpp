@@ -10,6 +10,7 @@
 //   - An M whose thread left for good sets `exited`; run's end joins those
 //     and detaches the rest (abandoned, never touching the scheduler again).
 
+#include <cxxabi.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,6 +31,8 @@
 
 namespace goro::detail {
 
+void yield_preempted(fiber* self) noexcept;  // park.cpp
+
 namespace {
 
 // initial-exec: read on every switch, park and ready; the default model of
@@ -43,6 +46,8 @@ __attribute__((tls_model("initial-exec"))) thread_local machine* this_thread_mac
 // barrier. Without it (an older kernel, a seccomp filter) both sides fence.
 enum class barrier_mode { unknown, membarrier, fences };
 std::atomic<barrier_mode> the_barrier_mode{barrier_mode::unknown};
+
+eh_globals* thread_eh_globals() noexcept { return reinterpret_cast<eh_globals*>(abi::__cxa_get_globals()); }
 
 barrier_mode choose_barrier_mode() noexcept {
     const long supported = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
@@ -71,16 +76,22 @@ __attribute__((noinline)) machine* current_machine() noexcept {
     return this_thread_machine;
 }
 
+std::atomic<bool> membarrier_works{false};
+
 void init_barriers() noexcept {
-    if (the_barrier_mode.load(std::memory_order_acquire) == barrier_mode::unknown)
-        the_barrier_mode.store(choose_barrier_mode(), std::memory_order_release);
+    if (the_barrier_mode.load(std::memory_order_acquire) == barrier_mode::unknown) {
+        const barrier_mode mode = choose_barrier_mode();
+        the_barrier_mode.store(mode, std::memory_order_release);
+        membarrier_works.store(mode == barrier_mode::membarrier, std::memory_order_release);
+    }
 }
 
-void light_barrier() noexcept {
-    if (the_barrier_mode.load(std::memory_order_relaxed) == barrier_mode::membarrier)
-        std::atomic_signal_fence(std::memory_order_seq_cst);
-    else
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+// Reads the thread-local itself (this function is never inlined, so the
+// read is fresh): one call and one load when nothing is asked.
+void preemption_point() noexcept {
+    machine* m = this_thread_machine;
+    if (!m || !m->preempt.load(std::memory_order_relaxed) || !m->current) return;
+    yield_preempted(m->current);
 }
 
 void heavy_barrier() noexcept {
@@ -149,6 +160,7 @@ void block_async_signals(sigset_t* old) noexcept {
 
 void machine_main(machine& m) {
     this_thread_machine = &m;
+    m.eh = thread_eh_globals();  // this thread's, for good
     m.tid.store(static_cast<int>(syscall(SYS_gettid)), std::memory_order_relaxed);
     pthread_sigmask(SIG_SETMASK, &m.sched.user_signal_mask, nullptr);
     m.coarse_now_ns = coarse_clock_ns();

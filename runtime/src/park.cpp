@@ -48,11 +48,6 @@ struct switch_request {
 
 __attribute__((tls_model("initial-exec"))) thread_local thread_parker* this_thread_parker = nullptr;
 
-// libstdc++ keeps the caught-exception chain per thread; it must travel with
-// the fiber. The accessor is declared const, so a compiler may reuse its
-// result: call it only on the scheduler stack, which never changes thread.
-eh_globals* thread_eh_globals() noexcept { return reinterpret_cast<eh_globals*>(abi::__cxa_get_globals()); }
-
 thread_parker* this_thread_waiter() {
     if (!this_thread_parker) {
         // One per plain thread, freed when the thread exits.
@@ -158,7 +153,9 @@ void resolve_revoke(machine& m) noexcept {
 // -------------------------------------------------------------- execute
 
 bool execute(machine& m, fiber* f) {
-    eh_globals* const eh = thread_eh_globals();  // this thread's, for good
+    // libstdc++ keeps the caught-exception chain per thread; it travels with
+    // the fiber. m.eh is this M's thread's, read once when the M started.
+    eh_globals* const eh = m.eh;
     for (;;) {
         processor& p = *m.p;
         m.current = f;
@@ -260,8 +257,10 @@ bool runq_put(processor& p, fiber* f, bool next) noexcept {
     return true;
 }
 
-bool make_runnable(fiber* f, bool next) noexcept {
-    runtime_entry entry;
+bool make_runnable(fiber* f, bool next) noexcept { return make_runnable_from(current_machine(), f, next); }
+
+bool make_runnable_from(machine* self, fiber* f, bool next) noexcept {
+    runtime_entry entry(self);
     if (!entry.p) {
         // A plain thread, or an M whose P was taken: the global queue, then
         // make sure an M looks.
@@ -304,8 +303,9 @@ void ready(fiber* waiter) noexcept {
     }
     // A plain thread keeps the scheduler (and so the fiber's stack) alive
     // across the whole hand-off; make_runnable nests its own scope.
+    machine* const self = current_machine();
     std::optional<plain_thread_scope> scope;
-    if (!current_machine()) {
+    if (!self) {
         scope.emplace();
         if (!scope->sched) GORO_FATAL("runtime: a fiber was readied after its runtime stopped");
     }
@@ -315,7 +315,7 @@ void ready(fiber* waiter) noexcept {
     if (waiter->state.load(std::memory_order_acquire) != fiber_state::waiting)
         GORO_FATAL("runtime: ready of a fiber that is not waiting");
     waiter->state.store(fiber_state::runnable, std::memory_order_release);
-    make_runnable(waiter, true);
+    make_runnable_from(self, waiter, true);
 }
 
 // ------------------------------------------------------------ park, yield
@@ -410,11 +410,10 @@ void exit_blocking(void* token) noexcept {
     if (!have_p) yield_fiber(m->current);
 }
 
-void preemption_point() noexcept {
-    machine* m = current_machine();
-    if (!m || !m->preempt.load(std::memory_order_relaxed) || !m->current) return;
+// preemption_point (machine.cpp) found sysmon's request set.
+void yield_preempted(fiber* self) noexcept {
     switch_request request{switch_kind::preempted};
-    switch_to_scheduler(m->current, &request);
+    switch_to_scheduler(self, &request);
 }
 
 }  // namespace goro::detail

@@ -141,8 +141,39 @@ bool take_running_p(scheduler& s, processor& p, machine& m) {
     return true;
 }
 
+// Whether any P has not switched fibers since sysmon's last look (read
+// without the lock: a P that keeps switching costs sysmon no lock at all).
+// Updates the seen_* memory of every P that moved on.
+bool any_p_stuck(scheduler& s, std::int64_t now) {
+    bool stuck = false;
+    for (auto& pp : s.processors) {
+        processor& p = *pp;
+        const p_status status = p.status.load(std::memory_order_acquire);
+        const std::uint64_t switches = p.switches.load(std::memory_order_relaxed);
+        const bool in_syscall = status == p_status::syscall;
+        if (status == p_status::idle || switches != p.seen_switches || in_syscall != p.seen_syscall) {
+            p.seen_switches = switches;
+            p.seen_syscall = in_syscall;
+            p.seen_since_ns = now;
+            continue;
+        }
+        if (in_syscall) {
+            stuck = true;
+            continue;
+        }
+        machine* m = p.owner.load(std::memory_order_relaxed);
+        if (!m || m->in_runtime.load(std::memory_order_relaxed)) {
+            p.seen_since_ns = now;  // looking for work: not stuck
+            continue;
+        }
+        stuck = true;
+    }
+    return stuck;
+}
+
 // One round over every P (Go's retake). Returns how many actions it took.
 int retake(scheduler& s, std::int64_t now) {
+    if (!any_p_stuck(s, now)) return 0;
     int acted = 0;
     std::vector<machine*> to_wake;
     std::vector<std::int64_t> timers;
@@ -273,19 +304,22 @@ void sysmon_main(scheduler& s) {
             delay = std::min(delay * 2, max_delay_ns);
         const std::uint32_t seen = s.sysmon_wakeup.load(std::memory_order_acquire);
         bool outright = false;
-        {
+        // Sleep outright only once the program has been quiet for a while
+        // (the delay at its longest) and every P is idle: a program whose
+        // Ps go idle between two hand-offs would otherwise pay a futex wake
+        // of sysmon on each of them, and sysmon's fast rounds after it.
+        if (delay == max_delay_ns && s.idle_count.load(std::memory_order_relaxed) == s.procs && !debug().stalls) {
             std::lock_guard<std::mutex> g(s.lock);
-            if (s.idle_count.load(std::memory_order_relaxed) == s.procs && !s.stopping.load(std::memory_order_relaxed) &&
-                !debug().stalls) {
+            if (s.idle_count.load(std::memory_order_relaxed) == s.procs && !s.stopping.load(std::memory_order_relaxed)) {
                 s.sysmon_sleeping = true;
                 outright = true;
             }
         }
         if (outright) {
             // Every P is idle: nothing to retake until one is busy again
-            // (pidle_get_locked wakes us).
+            // (pidle_get_locked wakes us). The delay stays long: a P that
+            // wakes us is not a sign of a stuck one.
             while (s.sysmon_wakeup.load(std::memory_order_acquire) == seen) futex_wait(s.sysmon_wakeup, seen, -1);
-            idle_rounds = 0;
             continue;
         }
         futex_wait(s.sysmon_wakeup, seen, steady_now_ns() + delay);
