@@ -312,7 +312,8 @@ def chart(stamp, out, order, table, runtimes, title):
     except ImportError:
         log("compare.py: no matplotlib (apt-get install python3-matplotlib): no chart")
         return None
-    colours = {"goro": "#1b9e77", "go": "#7570b3", "fiber": "#d95f02", "asio": "#e7298a", "tokio": "#666666"}
+    colours = {"goro": "#1b9e77", "go": "#7570b3", "fiber": "#d95f02", "asio": "#e7298a", "tokio": "#666666",
+               "base": "#a6d854"}
     bars = [k for k in order if not k[0].startswith("memory")]
     mem = [k for k in order if k[0] == "memory"]
     cols = 4
