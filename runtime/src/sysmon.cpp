@@ -141,39 +141,35 @@ bool take_running_p(scheduler& s, processor& p, machine& m) {
     return true;
 }
 
-// Whether any P has not switched fibers since sysmon's last look (read
-// without the lock: a P that keeps switching costs sysmon no lock at all).
-// Updates the seen_* memory of every P that moved on.
-bool any_p_stuck(scheduler& s, std::int64_t now) {
-    bool stuck = false;
-    for (auto& pp : s.processors) {
-        processor& p = *pp;
-        const p_status status = p.status.load(std::memory_order_acquire);
-        const std::uint64_t switches = p.switches.load(std::memory_order_relaxed);
-        const bool in_syscall = status == p_status::syscall;
-        if (status == p_status::idle || switches != p.seen_switches || in_syscall != p.seen_syscall) {
-            p.seen_switches = switches;
-            p.seen_syscall = in_syscall;
-            p.seen_since_ns = now;
-            continue;
-        }
-        if (in_syscall) {
-            stuck = true;
-            continue;
-        }
-        machine* m = p.owner.load(std::memory_order_relaxed);
-        if (!m || m->in_runtime.load(std::memory_order_relaxed)) {
-            p.seen_since_ns = now;  // looking for work: not stuck
-            continue;
-        }
-        stuck = true;
+// sysmon's look at one P: whether it is still where sysmon last saw it (no
+// switch, not idle, the same syscall state) with its M outside the runtime,
+// so the fiber on it may be stuck. A P that moved on, or whose M is looking
+// for work, starts a new count from now. Reads no lock: a P that keeps
+// switching costs sysmon none.
+bool looks_stuck(processor& p, std::int64_t now) {
+    const p_status status = p.status.load(std::memory_order_acquire);
+    const std::uint64_t switches = p.switches.load(std::memory_order_relaxed);
+    const bool in_syscall = status == p_status::syscall;
+    if (status == p_status::idle || switches != p.seen_switches || in_syscall != p.seen_syscall) {
+        p.seen_switches = switches;
+        p.seen_syscall = in_syscall;
+        p.seen_since_ns = now;
+        return false;
     }
-    return stuck;
+    if (in_syscall) return true;
+    machine* m = p.owner.load(std::memory_order_relaxed);
+    if (!m || m->in_runtime.load(std::memory_order_relaxed)) {
+        p.seen_since_ns = now;  // looking for work, or a short runtime section
+        return false;
+    }
+    return true;
 }
 
 // One round over every P (Go's retake). Returns how many actions it took.
 int retake(scheduler& s, std::int64_t now) {
-    if (!any_p_stuck(s, now)) return 0;
+    bool any = false;
+    for (auto& pp : s.processors) any = looks_stuck(*pp, now) || any;
+    if (!any) return 0;
     int acted = 0;
     std::vector<machine*> to_wake;
     std::vector<std::int64_t> timers;
@@ -184,25 +180,13 @@ int retake(scheduler& s, std::int64_t now) {
             s.idle_count.load(std::memory_order_relaxed) + s.spinning_count.load(std::memory_order_relaxed);
         for (auto& pp : s.processors) {
             processor& p = *pp;
-            const p_status status = p.status.load(std::memory_order_acquire);
-            const std::uint64_t switches = p.switches.load(std::memory_order_relaxed);
-            const bool in_syscall = status == p_status::syscall;
-            if (status == p_status::idle || switches != p.seen_switches || in_syscall != p.seen_syscall) {
-                p.seen_switches = switches;
-                p.seen_syscall = in_syscall;
-                p.seen_since_ns = now;
-                continue;
-            }
+            // Looked at again under the lock: it may have moved on since.
+            if (!looks_stuck(p, now)) continue;
+            const bool in_syscall = p.seen_syscall;
             machine* m = p.owner.load(std::memory_order_relaxed);
             if (!m) continue;
             const std::int64_t stuck = now - p.seen_since_ns;
             if (!in_syscall) {
-                if (m->in_runtime.load(std::memory_order_relaxed)) {
-                    // Looking for work or inside a short runtime section:
-                    // not stuck. Count anew from the next look.
-                    p.seen_since_ns = now;
-                    continue;
-                }
                 if (stuck >= preempt_after_ns && !m->preempt.load(std::memory_order_relaxed)) {
                     m->preempt.store(true, std::memory_order_relaxed);
                     note_stall(*m, p, p.seen_since_ns, stall_asked_to_yield);
