@@ -180,6 +180,15 @@ bool execute(machine& m, fiber* f) {
         if (m.revoke.load(std::memory_order_relaxed) != 0 && (settle_revoke(m) & revoke_abandoned)) return false;
         if (request.kind == switch_kind::abandon) return false;
         if (m.stall_since_ns.load(std::memory_order_relaxed) != 0) report_stall_end(m, f);
+        if (m.p && m.p->status.load(std::memory_order_relaxed) == p_status::syscall) {
+            // The fiber switched out inside a blocking_scope (a goro call
+            // that parked there): for the P, the scope ends here.
+            p_status expected = p_status::syscall;
+            if (!m.p->status.compare_exchange_strong(expected, p_status::running, std::memory_order_acq_rel)) {
+                m.p = nullptr;  // sysmon took it and counted us
+                m.counted_without_p = true;
+            }
+        }
 
         if (!m.p && reacquire_p(m)) stop_counting_without_p(m);
         if (!m.p) {
@@ -385,22 +394,28 @@ void* enter_blocking() noexcept {
         }
         if (hand_off) hand_off_p(m->sched, p);
     }
-    return m;
+    return p;
 }
 
 void exit_blocking(void* token) noexcept {
     if (!token) return;
+    auto* const released = static_cast<processor*>(token);
     bool have_p = false;
     machine* m = nullptr;
     {
         runtime_entry entry;  // never returns if the run ended meanwhile
         m = entry.m;
-        if (processor* p = m->p) {
+        if (m->p == released) {
             p_status expected = p_status::syscall;
-            if (p->status.compare_exchange_strong(expected, p_status::running, std::memory_order_acq_rel)) return;
+            if (released->status.compare_exchange_strong(expected, p_status::running, std::memory_order_acq_rel))
+                return;
+            // Ours still: a switch inside the scope ended it already.
+            if (expected == p_status::running && released->owner.load(std::memory_order_relaxed) == m) return;
             // sysmon took it: it counted us in running_without_p.
             m->p = nullptr;
             m->counted_without_p = true;
+        } else if (m->p) {
+            return;  // the fiber switched inside the scope and runs on another P now
         }
         have_p = reacquire_p(*m);
         if (have_p) stop_counting_without_p(*m);

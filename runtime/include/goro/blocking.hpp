@@ -14,8 +14,8 @@
 // runs right here, on the fiber's own thread and stack (no thread hop, its
 // thread_locals and errno as usual). When the scope ends the fiber takes
 // its P back, or another idle one, or waits its turn on the global queue.
-// Inside the scope use no goro primitives that park: take the guard around
-// the blocking call only. Without a guard, sysmon still notices a fiber
+// Take the guard around the blocking call only: a goro call inside the
+// scope that parks or yields is safe, but ends the release at that switch. Without a guard, sysmon still notices a fiber
 // that blocks its thread and moves the other fibers on, after 20 µs to
 // 10 ms; the guard makes that immediate and cheap.
 //
