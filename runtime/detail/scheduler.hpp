@@ -97,7 +97,9 @@ struct alignas(64) processor {
     // Bumped by the holding M each time it switches into a fiber (relaxed:
     // sysmon only compares it with its last look).
     std::atomic<std::uint64_t> switches{0};
-    std::atomic<machine*> owner{nullptr};  // written under scheduler::lock
+    // Written under scheduler::lock; stored with release and read with
+    // acquire, since sysmon reads it (and the M behind it) without the lock.
+    std::atomic<machine*> owner{nullptr};
 
     // --- sysmon's private memory of its last look ---
     std::uint64_t seen_switches = 0;

@@ -66,7 +66,7 @@ processor* pidle_get_locked(scheduler& s, machine* m) noexcept {
     p->in_idle_list = false;
     s.idle_count.fetch_sub(1, std::memory_order_seq_cst);
     p->status.store(p_status::running, std::memory_order_release);
-    p->owner.store(m, std::memory_order_relaxed);
+    p->owner.store(m, std::memory_order_release);
     check_idle_count(s);
     if (s.sysmon_sleeping) {
         // sysmon sleeps outright while every P is idle; one is busy now.
@@ -100,7 +100,7 @@ static machine* start_machine_locked_deferred(scheduler& s, processor* p, bool s
         remove_idle_machine_locked(s, m);
         m->next_p = p;
         m->next_spinning = spinning;
-        p->owner.store(m, std::memory_order_relaxed);
+        p->owner.store(m, std::memory_order_release);
         return m;
     }
     new_machine_locked(s, p, spinning);

@@ -119,7 +119,7 @@ machine* new_machine_locked(scheduler& s, processor* p, bool spinning) {
     auto* m = new machine(s, static_cast<int>(s.machines.size()));
     m->next_p = p;
     m->next_spinning = spinning;
-    if (p) p->owner.store(m, std::memory_order_relaxed);
+    if (p) p->owner.store(m, std::memory_order_release);
     s.machines.push_back(m);
     note_runtime_thread(1);
     try {

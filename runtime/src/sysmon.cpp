@@ -157,7 +157,7 @@ bool looks_stuck(processor& p, std::int64_t now) {
         return false;
     }
     if (in_syscall) return true;
-    machine* m = p.owner.load(std::memory_order_relaxed);
+    machine* m = p.owner.load(std::memory_order_acquire);
     if (!m || m->in_runtime.load(std::memory_order_relaxed)) {
         p.seen_since_ns = now;  // looking for work, or a short runtime section
         return false;
@@ -183,7 +183,7 @@ int retake(scheduler& s, std::int64_t now) {
             // Looked at again under the lock: it may have moved on since.
             if (!looks_stuck(p, now)) continue;
             const bool in_syscall = p.seen_syscall;
-            machine* m = p.owner.load(std::memory_order_relaxed);
+            machine* m = p.owner.load(std::memory_order_acquire);
             if (!m) continue;
             const std::int64_t stuck = now - p.seen_since_ns;
             if (!in_syscall) {
