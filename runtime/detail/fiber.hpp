@@ -10,11 +10,11 @@
 //   - `state` is the single source of truth for who may touch the fiber:
 //       dead      in a pool, or being initialised by its spawner;
 //       runnable  on exactly one run queue (or runnext slot);
-//       running   owned by the worker whose `current` it is;
+//       running   owned by the M whose `current` it is;
 //       waiting   parked: only ready() may move it on, by CAS waiting→runnable.
-//     Only the worker running a fiber sets running→waiting, and only on its
+//     Only the M running a fiber sets running→waiting, and only on its
 //     scheduler stack after the switch (the park protocol, docs/design.md).
-//   - Fields under "owner" are touched only by the worker running the fiber or
+//   - Fields under "owner" are touched only by the M running the fiber or
 //     by its spawner before start_fiber publishes it. Fields the dump reads
 //     from other threads are atomics (relaxed: the dump is a snapshot).
 //   - A thread_parker stands in for a plain thread: the same waiter records
@@ -58,7 +58,7 @@ const char* fiber_state_name(fiber_state s) noexcept;
 
 // libstdc++'s per-thread exception state (__cxa_eh_globals). A fiber that is
 // switched out inside a catch block carries its caught-exception chain with it
-// to whichever worker resumes it.
+// to whichever M resumes it.
 struct eh_globals {
     void* caught_exceptions = nullptr;
     unsigned int uncaught_exceptions = 0;

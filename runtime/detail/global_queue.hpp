@@ -1,6 +1,6 @@
 // runtime/detail/global_queue.hpp — the scheduler's global run queue (Go's
-// sched.runq): overflow from full worker rings and every fiber made runnable
-// by a thread that is not a worker.
+// sched.runq): overflow from full P rings and every fiber made runnable
+// by a thread that holds no P.
 //
 // Invariants and who guards what:
 //   - Any thread may enqueue; workers dequeue. Every operation is safe to

@@ -3,8 +3,8 @@
 //
 // Protocol: a blocking operation publishes a waiter record naming
 // current_waiter() under its own lock, then calls park(reason, commit, arg).
-// For a fiber, park switches to the worker's scheduler stack first and only
-// there calls commit(arg) — typically "unlock my lock" — so no other worker
+// For a fiber, park switches to the M's scheduler stack first and only
+// there calls commit(arg) — typically "unlock my lock" — so no other M
 // can resume the fiber while it still runs on its stack. If commit returns
 // false the park is abandoned and the fiber continues at once. Whoever later
 // takes the waiter record off its queue calls ready(waiter) exactly once.
@@ -43,7 +43,7 @@ void destroy_fiber_locals(fiber* f) noexcept;
 void preemption_point() noexcept;
 
 // Let the readied fiber run before the caller (semaphore hand-off): the
-// caller goes to the back of its worker's queue. No-op on a plain thread.
+// caller goes to the back of its P's queue. No-op on a plain thread.
 void yield_to_readied() noexcept;
 
 // Called by a stopping runtime for every abandoned fiber parked with

@@ -8,7 +8,7 @@
 
 namespace goro::detail {
 
-// A per-worker alternate signal stack, so the SIGSEGV handler can run when a
+// A per-M alternate signal stack, so the SIGSEGV handler can run when a
 // fiber has exhausted its own stack. Installed for the lifetime of the object.
 class signal_stack {
 public:

@@ -1,5 +1,5 @@
 // runtime/detail/stack.hpp — fiber stacks: mmap'd slabs of guarded,
-// lazily committed stacks, pooled per worker and globally.
+// lazily committed stacks, pooled per P and globally.
 //
 // Layout of one stack slot, low to high addresses:
 //     [guard page(s)][ usable stack ... | callable | fiber control block ]
@@ -10,8 +10,8 @@
 //   - Every slot of every slab holds a fiber control block for the runtime's
 //     whole life; the slab list is prepend-only (an atomic head) so the dump
 //     can walk it from a signal handler. Slabs are unmapped at teardown only.
-//   - A dead fiber is on exactly one free list: a worker's cache (touched by
-//     that worker alone) or a batch in the global pool (guarded by
+//   - A dead fiber is on exactly one free list: a P's cache (touched by
+//     the M holding that P alone) or a batch in the global pool (guarded by
 //     stack_pool::lock_, a spinlock: it is held for a vector push or pop).
 //   - Guard pages are installed with MADV_GUARD_INSTALL where the kernel has
 //     it (no VMA split), else with mprotect (two VMAs per stack, which
@@ -41,7 +41,7 @@ struct stack_slab {
     fiber* block(std::size_t i) const noexcept;
 };
 
-// A worker's private cache of dead fibers with default-size stacks.
+// A P's private cache of dead fibers with default-size stacks.
 struct stack_cache {
     fiber* head = nullptr;
     int count = 0;
@@ -62,7 +62,7 @@ public:
     // the cache, the global pool or a new slab.
     fiber* get(stack_cache* cache, std::size_t usable);
     void put(stack_cache* cache, fiber* f) noexcept;
-    void drain(stack_cache* cache) noexcept;  // a stopping worker returns its cache
+    void drain(stack_cache* cache) noexcept;  // a run's end returns a P's cache
 
     // Release the memory of stacks that sat idle in the global pool for over
     // a second, keeping the control block's page. Called by workers about to

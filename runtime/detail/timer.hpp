@@ -1,4 +1,4 @@
-// runtime/detail/timer.hpp — per-worker timer heaps (Go's P-local timers).
+// runtime/detail/timer.hpp — per-P timer heaps (Go's P-local timers).
 //
 // Invariants:
 //   - A timer_node is in at most one heap; `heap_index` is its slot there, or
@@ -6,7 +6,7 @@
 //   - `earliest_ns` mirrors the root's deadline (INT64_MAX when empty) so
 //     idle workers can find the nearest deadline of every heap without
 //     taking any lock. It is written under the lock, read racily.
-//   - fire() runs with the heap's lock held, on whichever worker found the
+//   - fire() runs with the heap's lock held, on whichever M found the
 //     timer expired. It must be short and must not take a timer-heap lock or
 //     any lock that is held while calling add or remove.
 //   - A periodic timer (period_ns > 0) is put back by run_expired itself,
@@ -64,7 +64,7 @@ private:
 };
 
 // For layers above the runtime (timer channels, contexts): add t to the
-// calling worker's heap (a plain thread uses worker 0's) and wake the worker
+// heap of the caller's P (a thread holding none uses P0's) and wake the M
 // that sleeps until the earliest timer if t is now earlier. Returns the heap
 // and stores the running runtime's id in *run_id; returns null when no
 // runtime is running.

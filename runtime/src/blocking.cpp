@@ -1,7 +1,7 @@
 // netpoll/src/blocking.cpp — the blocking-call pool behind goro::blocking.
 //
 // Invariants (pool_state::lock guards every field):
-//   - A job enters `queue` only from a park commit, on the caller's worker's
+//   - A job enters `queue` only from a park commit, on the caller's M's
 //     scheduler stack: by then the fiber is parked, so the pool thread that
 //     finishes the job may ready it at once (the park protocol).
 //   - `threads` counts pool threads alive, `idle` those waiting for a job;
