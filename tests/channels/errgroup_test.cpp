@@ -2,7 +2,6 @@
 // golang.org/x/sync/errgroup (Go, TryGo, SetLimit, Wait, WithContext), over
 // worker counts.
 #include <goro/goro.hpp>
-#include <goro/errgroup.hpp>
 
 #include <doctest/doctest.h>
 

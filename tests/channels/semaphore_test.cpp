@@ -2,7 +2,6 @@
 // golang.org/x/sync/semaphore's semaphore_test.go (each named after its
 // original) and goro's own checks of the same rules, over worker counts.
 #include <goro/goro.hpp>
-#include <goro/semaphore.hpp>
 
 #include <doctest/doctest.h>
 

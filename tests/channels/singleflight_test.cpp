@@ -1,7 +1,6 @@
 // tests/channels/singleflight_test.cpp — goro::singleflight, after
 // golang.org/x/sync/singleflight's Group.Do, over worker counts.
 #include <goro/goro.hpp>
-#include <goro/singleflight.hpp>
 
 #include <doctest/doctest.h>
 
