@@ -12,12 +12,14 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
 
+#include "support/dump.hpp"
 #include "support/procs.hpp"
 
 using namespace std::chrono_literals;
@@ -218,6 +220,95 @@ TEST_CASE("wait_group: a plain thread waits for fibers, and a fiber waits for a 
         thread_done.wait();
         CHECK(seen_by_thread == n);
         t.join();
+    });
+}
+
+// wait_group::go (Go 1.25's WaitGroup.Go)
+
+TEST_CASE("wait_group: go runs each function on its own fiber and wait returns once all have returned") {
+    for_each_procs([](int) {
+        const int n = goro_test::stress(1000, 20'000);
+        std::atomic<int> finished{0};
+        goro::wait_group wg;
+        for (int i = 0; i < n; ++i)
+            wg.go([&, i] {
+                if (i % 3 == 0) goro::yield();
+                finished.fetch_add(1);
+            });
+        wg.wait();
+        CHECK(finished.load() == n);
+    });
+}
+
+TEST_CASE("wait_group: go holds the counter until the function returns, not until it starts") {
+    for_each_procs([](int) {
+        goro::wait_group wg, started;
+        auto gate = goro::make_chan<int>();
+        std::atomic<bool> returned{false};
+        started.add(1);
+        wg.go([&] {
+            started.done();
+            gate.recv();
+            returned = true;
+        });
+        started.wait();
+        std::atomic<bool> waited{false};
+        goro::wait_group waiter;
+        waiter.add(1);
+        goro::go([&] {
+            wg.wait();
+            waited = true;
+            waiter.done();
+        });
+        goro::yield();
+        CHECK_FALSE(waited.load());
+        gate.send(1);
+        waiter.wait();
+        CHECK(returned.load());
+        CHECK(waited.load());
+    });
+}
+
+TEST_CASE("wait_group: go decay-copies a move-only callable, and fibers it runs may call go on the same group") {
+    for_each_procs([](int) {
+        std::atomic<int> sum{0};
+        goro::wait_group wg;
+        auto value = std::make_unique<int>(5);
+        wg.go([&, v = std::move(value)] {
+            for (int k = 0; k < 3; ++k) wg.go([&, x = *v] { sum.fetch_add(x); });
+            sum.fetch_add(*v);
+        });
+        wg.wait();
+        CHECK(sum.load() == 20);
+    });
+}
+
+TEST_CASE("wait_group: go records the caller as the fiber's spawn site") {
+    goro::config cfg;
+    cfg.procs = 2;
+    goro::run(cfg, [] {
+        goro::wait_group wg;
+        auto gate = goro::make_chan<int>();
+        std::atomic<std::uint64_t> id{0};
+        // clang-format off
+        const int line = __LINE__; wg.go([&] { id = goro::fiber_id(); gate.recv(); });
+        // clang-format on
+        std::string text;
+        std::vector<goro_test::dump_entry> entries;
+        const bool parked = eventually([&] {
+            std::ostringstream out;
+            goro::dump_fibers(out);
+            text = out.str();
+            entries = goro_test::parse_dump(text);
+            const auto* f = goro_test::find_fiber(entries, id.load());
+            return id.load() != 0 && f != nullptr && goro_test::contains(f->reason, "chan receive");
+        });
+        CHECK_MESSAGE(parked, text);
+        const auto* f = goro_test::find_fiber(entries, id.load());
+        CHECK_MESSAGE(f != nullptr, text);
+        if (f != nullptr) CHECK_MESSAGE(goro_test::site_is(f->spawned_at, "sync_test.cpp", line), text);
+        gate.send(1);
+        wg.wait();
     });
 }
 

@@ -5,11 +5,14 @@
 #include <goro/blocking.hpp>
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
+#include <goro/errgroup.hpp>
 #include <goro/fiber_local.hpp>
 #include <goro/net.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
+#include <goro/semaphore.hpp>
 #include <goro/signal.hpp>
+#include <goro/singleflight.hpp>
 #include <goro/sync.hpp>
 #include <goro/time.hpp>
