@@ -180,15 +180,6 @@ bool execute(machine& m, fiber* f) {
         if (m.revoke.load(std::memory_order_relaxed) != 0 && (settle_revoke(m) & revoke_abandoned)) return false;
         if (request.kind == switch_kind::abandon) return false;
         if (m.stall_since_ns.load(std::memory_order_relaxed) != 0) report_stall_end(m, f);
-        if (m.p && m.p->status.load(std::memory_order_relaxed) == p_status::syscall) {
-            // The fiber switched out inside a blocking_scope (a goro call
-            // that parked there): for the P, the scope ends here.
-            p_status expected = p_status::syscall;
-            if (!m.p->status.compare_exchange_strong(expected, p_status::running, std::memory_order_acq_rel)) {
-                m.p = nullptr;  // sysmon took it and counted us
-                m.counted_without_p = true;
-            }
-        }
 
         if (!m.p && reacquire_p(m)) stop_counting_without_p(m);
         if (!m.p) {
@@ -368,56 +359,32 @@ void yield_to_readied() noexcept {
 // entersyscall / exitsyscall)
 
 void* enter_blocking() noexcept {
-    processor* p = nullptr;
     machine* m = nullptr;
-    bool hand_off = false;
     {
         runtime_entry entry;
         if (!entry.p || !entry.m->current) return nullptr;  // a plain thread, or no P to release
         m = entry.m;
-        p = entry.p;
-        p->status.store(p_status::syscall, std::memory_order_release);
-        if (!p->runq.empty()) {
-            // Fibers wait behind us: give them the P now rather than at
-            // sysmon's next look.
-            p_status expected = p_status::syscall;
-            if (p->status.compare_exchange_strong(expected, p_status::idle, std::memory_order_acq_rel)) {
-                {
-                    std::lock_guard<std::mutex> g(m->sched.lock);
-                    p->owner.store(nullptr, std::memory_order_relaxed);
-                }
-                m->p = nullptr;
-                m->counted_without_p = true;
-                m->sched.running_without_p.fetch_add(1, std::memory_order_acq_rel);
-                hand_off = true;
-            }
-        }
-        if (hand_off) hand_off_p(m->sched, p);
+        processor* p = entry.p;
+        // Give the P up outright (Go's entersyscallblock): it passes to
+        // another M, or to the idle list, under the scheduler lock, so no
+        // two Ms can ever think they hold it. This M now runs its fiber
+        // without a P, which the deadlock check counts as able to act.
+        m->p = nullptr;
+        m->counted_without_p = true;
+        m->sched.running_without_p.fetch_add(1, std::memory_order_acq_rel);
+        hand_off_p(m->sched, p);
     }
-    return p;
+    return m;
 }
 
 void exit_blocking(void* token) noexcept {
     if (!token) return;
-    auto* const released = static_cast<processor*>(token);
     bool have_p = false;
     machine* m = nullptr;
     {
         runtime_entry entry;  // never returns if the run ended meanwhile
         m = entry.m;
-        if (m->p == released) {
-            p_status expected = p_status::syscall;
-            if (released->status.compare_exchange_strong(expected, p_status::running, std::memory_order_acq_rel))
-                return;
-            // Ours still: a switch inside the scope ended it already.
-            if (expected == p_status::running && released->owner.load(std::memory_order_relaxed) == m) return;
-            // sysmon took it: it counted us in running_without_p.
-            m->p = nullptr;
-            m->counted_without_p = true;
-        } else if (m->p) {
-            return;  // the fiber switched inside the scope and runs on another P now
-        }
-        have_p = reacquire_p(*m);
+        have_p = m->p != nullptr || reacquire_p(*m);
         if (have_p) stop_counting_without_p(*m);
     }
     // No P to be had: give the thread back (Go's exitsyscall0). The M

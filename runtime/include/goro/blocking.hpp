@@ -7,10 +7,11 @@
 //         n = ::read(fd, buf, size);    // other fibers of its P move on at once
 //     }
 //
-// A blocking_scope releases the fiber's P (scheduling context) for its
-// lifetime, for the cost of a few atomic operations: if fibers are queued
-// behind it they move to another thread at once, and otherwise sysmon hands
-// the P off should anything need it while the call blocks. The call itself
+// A blocking_scope gives the fiber's P (scheduling context) up for its
+// lifetime, as Go's entersyscallblock does: the P passes at once to another
+// thread if fibers are queued on it, else to the idle list (one pass
+// through the scheduler's lock, and a thread wake-up when there is work to
+// hand over). The call itself
 // runs right here, on the fiber's own thread and stack (no thread hop, its
 // thread_locals and errno as usual). When the scope ends the fiber takes
 // its P back, or another idle one, or waits its turn on the global queue.
