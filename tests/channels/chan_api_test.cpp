@@ -1,5 +1,5 @@
 // tests/channels/chan_api_test.cpp — the channel and select contract of
-// shared/API.md, item by item: reference semantics, nil channels, buffered
+// docs/api.md ("Channels", "Select"), item by item: reference semantics, nil channels, buffered
 // and unbuffered transfer, move-only and non-default-constructible elements,
 // Go's panics, range-for, plain threads in every role, and both forms of
 // select. Go's own channel tests are ported in go_*_test.cpp.
