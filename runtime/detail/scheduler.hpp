@@ -15,8 +15,7 @@
 //     `in_idle_list`/`owner`, the timer waiter and the poll waiter. It is
 //     never held while switching or while running user code.
 //   - p->status: idle (on the idle list, no owner) and running change under
-//     the lock; running <-> syscall is the owning M's own store or CAS
-//     (goro::blocking_scope); sysmon takes a P with a CAS under the lock.
+//     the lock; sysmon takes a P with a CAS under the lock.
 //   - m->p is written only by the M itself (it learns of a P handed to it
 //     through next_p). A P taken from an M that is outside the runtime is
 //     announced through m->revoke, which the M reads whenever it enters the
@@ -65,7 +64,6 @@ struct machine;
 enum class p_status : std::uint8_t {
     idle,     // on the idle list
     running,  // held by an M that runs fibers or looks for work
-    syscall,  // held by an M whose fiber is inside a blocking_scope
 };
 
 struct alignas(64) processor {
@@ -104,7 +102,6 @@ struct alignas(64) processor {
     // --- sysmon's private memory of its last look ---
     std::uint64_t seen_switches = 0;
     std::int64_t seen_since_ns = 0;  // when sysmon first saw `seen_switches`
-    bool seen_syscall = false;
 
     bool in_idle_list = false;  // scheduler::lock
 };

@@ -4,8 +4,7 @@
 //   - asks a fiber that has run 10 ms without coming back to the runtime to
 //     yield at its next goro call (machine::preempt);
 //   - takes the P of an M that is stuck outside the runtime (a fiber in a
-//     raw system call, a std::mutex, a long loop) or inside a
-//     goro::blocking_scope, and hands it to another M, so the P's other
+//     raw system call, a std::mutex, a long loop) and hands it to another M, so the P's other
 //     fibers run on (Go's retake and handoffp);
 //   - reports stalls when GORO_DEBUG=stalls=1.
 // It sleeps 20 µs, doubling up to 10 ms while it finds nothing to do, and
@@ -13,10 +12,9 @@
 //
 // Invariants:
 //   - sysmon takes a P only under scheduler::lock, and only from an M that
-//     is outside the runtime: a running P through the revoke protocol
-//     (revoke_pending, heavy barrier, in_runtime check, status CAS), a
-//     syscall P by CAS on its status. The M finds out at its next runtime
-//     entry, or at the end of its blocking_scope.
+//     is outside the runtime, through the revoke protocol (revoke_pending,
+//     heavy barrier, in_runtime check, status CAS). The M finds out at its
+//     next runtime entry. (A blocking_scope gives its P up by itself.)
 //   - The seen_* fields of each P are sysmon's alone.
 
 #include <fcntl.h>
@@ -142,21 +140,18 @@ bool take_running_p(scheduler& s, processor& p, machine& m) {
 }
 
 // sysmon's look at one P: whether it is still where sysmon last saw it (no
-// switch, not idle, the same syscall state) with its M outside the runtime,
+// switch, not idle) with its M outside the runtime,
 // so the fiber on it may be stuck. A P that moved on, or whose M is looking
 // for work, starts a new count from now. Reads no lock: a P that keeps
 // switching costs sysmon none.
 bool looks_stuck(processor& p, std::int64_t now) {
     const p_status status = p.status.load(std::memory_order_acquire);
     const std::uint64_t switches = p.switches.load(std::memory_order_relaxed);
-    const bool in_syscall = status == p_status::syscall;
-    if (status == p_status::idle || switches != p.seen_switches || in_syscall != p.seen_syscall) {
+    if (status == p_status::idle || switches != p.seen_switches) {
         p.seen_switches = switches;
-        p.seen_syscall = in_syscall;
         p.seen_since_ns = now;
         return false;
     }
-    if (in_syscall) return true;
     machine* m = p.owner.load(std::memory_order_acquire);
     if (!m || m->in_runtime.load(std::memory_order_relaxed)) {
         p.seen_since_ns = now;  // looking for work, or a short runtime section
@@ -182,34 +177,23 @@ int retake(scheduler& s, std::int64_t now) {
             processor& p = *pp;
             // Looked at again under the lock: it may have moved on since.
             if (!looks_stuck(p, now)) continue;
-            const bool in_syscall = p.seen_syscall;
             machine* m = p.owner.load(std::memory_order_acquire);
             if (!m) continue;
             const std::int64_t stuck = now - p.seen_since_ns;
-            if (!in_syscall) {
-                if (stuck >= preempt_after_ns && !m->preempt.load(std::memory_order_relaxed)) {
-                    m->preempt.store(true, std::memory_order_relaxed);
-                    note_stall(*m, p, p.seen_since_ns, stall_asked_to_yield);
-                    ++acted;
-                }
-                // Computing (or descheduled by the kernel) rather than
-                // blocked: it keeps the P until its 10 ms are up.
-                if (stuck < preempt_after_ns && !thread_blocked_in_kernel(m->tid.load(std::memory_order_relaxed)))
-                    continue;
+            if (stuck >= preempt_after_ns && !m->preempt.load(std::memory_order_relaxed)) {
+                m->preempt.store(true, std::memory_order_relaxed);
+                note_stall(*m, p, p.seen_since_ns, stall_asked_to_yield);
+                ++acted;
             }
+            // Computing (or descheduled by the kernel) rather than
+            // blocked: it keeps the P until its 10 ms are up.
+            if (stuck < preempt_after_ns && !thread_blocked_in_kernel(m->tid.load(std::memory_order_relaxed)))
+                continue;
             // As Go: leave a P whose fiber is away briefly when it has no
             // work and others can take global work; else take it now.
             if (!has_work(s, p, now) && lookers > 0 && stuck < preempt_after_ns) continue;
-            if (in_syscall) {
-                p_status expected = p_status::syscall;
-                if (!p.status.compare_exchange_strong(expected, p_status::idle, std::memory_order_acq_rel))
-                    continue;
-                p.owner.store(nullptr, std::memory_order_relaxed);
-                s.running_without_p.fetch_add(1, std::memory_order_acq_rel);
-            } else {
-                if (!take_running_p(s, p, *m)) continue;
-                note_stall(*m, p, p.seen_since_ns, stall_handed_off);
-            }
+            if (!take_running_p(s, p, *m)) continue;
+            note_stall(*m, p, p.seen_since_ns, stall_handed_off);
             ++acted;
             p.seen_since_ns = now;
             std::int64_t when = INT64_MAX;
