@@ -113,6 +113,9 @@ inline constexpr std::uint32_t revoke_abandoned = 4;  // the run has ended
 
 struct alignas(64) machine {
     machine(scheduler& s, int idx) : sched(s), id(idx) {}
+    ~machine();  // closes stat_fd
+    machine(const machine&) = delete;
+    machine& operator=(const machine&) = delete;
 
     scheduler& sched;
     const int id;
@@ -163,6 +166,11 @@ struct alignas(64) machine {
     std::atomic<bool> sleeping_in_poll{false};
     std::atomic<bool> exited{false};  // its thread has left the scheduler for good
     std::atomic<int> tid{0};          // its thread's kernel id, for sysmon's look at its state
+    // sysmon only: this thread's /proc/self/task/TID/stat, opened at sysmon's
+    // first look and kept, so that sysmon never takes a descriptor for a
+    // moment from a program that runs its table full (it would free one
+    // behind the program's back). -1: not open yet.
+    int stat_fd = -1;
 
     std::thread thread;
 };

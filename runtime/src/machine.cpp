@@ -31,6 +31,10 @@
 
 namespace goro::detail {
 
+machine::~machine() {
+    if (stat_fd >= 0) ::close(stat_fd);
+}
+
 void yield_preempted(fiber* self) noexcept;  // park.cpp
 
 namespace {

@@ -93,15 +93,18 @@ void note_stall(machine& m, processor& p, std::int64_t since, std::uint32_t acti
 // waiting for a CPU. A fiber that computes, or whose thread the kernel has
 // merely descheduled, keeps its P until it has run 10 ms; one that sleeps
 // in the kernel loses it at sysmon's next look. Unknown counts as blocked.
-bool thread_blocked_in_kernel(int tid) {
+bool thread_blocked_in_kernel(machine& m) {
+    const int tid = m.tid.load(std::memory_order_relaxed);
     if (tid <= 0) return true;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return true;
+    if (m.stat_fd < 0) {
+        char path[64];
+        std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+        m.stat_fd = ::open(path, O_RDONLY | O_CLOEXEC);
+        if (m.stat_fd < 0) return true;  // a full table, say: try again next look
+    }
     char buf[512];
-    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
+    // A read from offset 0 makes the kernel write the line afresh.
+    const ssize_t n = ::pread(m.stat_fd, buf, sizeof buf - 1, 0);
     if (n <= 0) return true;
     buf[n] = '\0';
     // "tid (name) S ...": the name may hold spaces and parentheses.
@@ -187,7 +190,7 @@ int retake(scheduler& s, std::int64_t now) {
             }
             // Computing (or descheduled by the kernel) rather than
             // blocked: it keeps the P until its 10 ms are up.
-            if (stuck < preempt_after_ns && !thread_blocked_in_kernel(m->tid.load(std::memory_order_relaxed)))
+            if (stuck < preempt_after_ns && !thread_blocked_in_kernel(*m))
                 continue;
             // As Go: leave a P whose fiber is away briefly when it has no
             // work and others can take global work; else take it now.
