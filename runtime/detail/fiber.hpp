@@ -71,6 +71,9 @@ struct alignas(64) fiber {
     void (*run_and_destroy)(void*) = nullptr;
     void* callable = nullptr;
     eh_globals exceptions;
+    // errno is the thread's; the fiber's travels with it, so that a value
+    // read after a park is the fiber's own, whichever M resumed it.
+    int saved_errno = 0;
     fiber* next_free = nullptr;  // stack pool link while dead
     struct local_slots* locals = nullptr;  // goro::fiber_local values, created on first use
     // While parked in a channel operation: its waiter records (channels

@@ -133,6 +133,7 @@ struct alignas(64) machine {
     std::int64_t pass_now_ns = -1;   // the clock, read at most once per pass of find_runnable
     bool counted_without_p = false;  // counted in scheduler::running_without_p
     eh_globals* eh = nullptr;         // this thread's exception state (libstdc++'s __cxa_eh_globals)
+    int* errno_slot = nullptr;        // this thread's errno
 
     // --- the runtime-entry protocol (see the top of this file) ---
     // Written by this M only: true on the scheduler stack and inside

@@ -165,6 +165,7 @@ void block_async_signals(sigset_t* old) noexcept {
 void machine_main(machine& m) {
     this_thread_machine = &m;
     m.eh = thread_eh_globals();  // this thread's, for good
+    m.errno_slot = &errno;
     m.tid.store(static_cast<int>(syscall(SYS_gettid)), std::memory_order_relaxed);
     pthread_sigmask(SIG_SETMASK, &m.sched.user_signal_mask, nullptr);
     m.coarse_now_ns = coarse_clock_ns();

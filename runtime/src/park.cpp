@@ -164,6 +164,7 @@ bool execute(machine& m, fiber* f) {
         p.switches.store(p.switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         m.preempt.store(false, std::memory_order_relaxed);
         *eh = f->exceptions;
+        *m.errno_slot = f->saved_errno;
         asan_start_switch(&m.asan_fake_stack, {f->stack_low, f->stack_size});
         tsan_switch_to(f->tsan_fiber);
         m.in_runtime.store(false, std::memory_order_release);
@@ -172,6 +173,7 @@ bool execute(machine& m, fiber* f) {
         light_barrier();
         asan_finish_switch(m.asan_fake_stack);
         f->context = back.fctx;
+        f->saved_errno = *m.errno_slot;
         f->exceptions = *eh;
         *eh = {};
         m.current = nullptr;

@@ -71,6 +71,7 @@ fiber* new_fiber(scheduler& s, processor* p, const spawn_options& options, std::
     f->site_line.store(site.line(), std::memory_order_relaxed);
     f->name.store(options.name, std::memory_order_relaxed);
     f->exceptions = {};
+    f->saved_errno = 0;
     f->asan_fake_stack = nullptr;
     if (align < 16) align = 16;
     if (size > heap_callable_threshold || size + align + 256 > f->stack_size / 4) {

@@ -5,7 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <string>
 #include <thread>
 
@@ -82,5 +84,62 @@ TEST_CASE("fiber_local: a plain thread has its own value, apart from every fiber
         t.join();
         CHECK(seen_by_thread == 0);
         CHECK(slot.get() == 1);
+    });
+}
+
+// errno belongs to the thread, yet C code reads it after a call that may have
+// parked the fiber and resumed it elsewhere; goro carries each fiber's errno
+// with it across every switch, as it carries the exception state. Only a
+// fresh look finds the new thread's errno: within one function the compiler
+// may keep the first thread's errno (and thread id) address across the
+// call, so the test reads both through functions it cannot see into, as a
+// caller in another translation unit would (docs/porting.md says what to
+// write).
+namespace {
+[[gnu::noinline]] int errno_now() {
+    asm volatile("" ::: "memory");
+    return errno;
+}
+[[gnu::noinline]] void set_errno(int value) {
+    asm volatile("" ::: "memory");
+    errno = value;
+}
+[[gnu::noinline]] std::thread::id thread_now() {
+    asm volatile("" ::: "memory");
+    return std::this_thread::get_id();
+}
+}  // namespace
+
+TEST_CASE("errno stays the fiber's own across parks that move it between workers") {
+    for_each_procs([](int procs) {
+        const int fibers = 8;
+        const int rounds = std::max(200, goro_test::stress(400, 4000));
+        std::atomic<int> wrong{0};
+        std::atomic<long> moves{0};
+        goro::wait_group wg;
+        for (int i = 0; i < fibers; ++i) {
+            wg.go([&, i] {
+                const int mine = 1000 + i;
+                set_errno(mine);
+                std::thread::id last = thread_now();
+                for (int round = 0; round < rounds; ++round) {
+                    if (round % 2 == 0)
+                        goro::yield();
+                    else
+                        goro::sleep_for(std::chrono::microseconds(10));
+                    if (errno_now() != mine) wrong.fetch_add(1);
+                    set_errno(mine);  // as a C call that failed again would leave it
+                    const std::thread::id now = thread_now();
+                    if (now != last) moves.fetch_add(1);
+                    last = now;
+                }
+            });
+        }
+        wg.wait();
+        const int wrong_seen = wrong.load();
+        CHECK_MESSAGE(wrong_seen == 0, "errno changed under a fiber " << wrong_seen << " times");
+        // With more than one worker the fibers did move, so the check above
+        // was about migration and not only about one thread's errno.
+        if (procs > 1) CHECK(moves.load() > 0);
     });
 }
