@@ -172,6 +172,14 @@ struct alignas(64) machine {
     // moment from a program that runs its table full (it would free one
     // behind the program's back). -1: not open yet.
     int stat_fd = -1;
+    int syscall_fd = -1;  // sysmon only: /proc/self/task/TID/syscall, the same way (traps)
+    // A fiber that blocked this thread in the kernel, outside any
+    // blocking_scope, while sysmon took its P (GORO_DEBUG=traps): when
+    // sysmon first saw it stuck (0: none) and the system call it slept in
+    // (-1: unknown). Set by sysmon while the M waits on revoke_pending;
+    // read and cleared by the M when its fiber comes back.
+    std::atomic<std::int64_t> trap_since_ns{0};
+    std::atomic<int> trap_syscall{-1};
 
     std::thread thread;
 };
@@ -405,6 +413,15 @@ struct debug_settings {
     int stalls = 0;        // stalls=1: report fibers that hold a P over 10 ms
     int schedtrace_ms = 0; // schedtrace=MS
     int scheddetail = 0;   // scheddetail=1
+    // traps=1: name a fiber that blocks its thread in the kernel over 10 ms
+    // without a blocking_scope, with the likely cause (a std::mutex, a
+    // std::this_thread::sleep_for, a raw read). On by default in a build of
+    // goro without NDEBUG; traps=0 turns it off.
+#ifdef NDEBUG
+    int traps = 0;
+#else
+    int traps = 1;
+#endif
 };
 const debug_settings& debug() noexcept;
 

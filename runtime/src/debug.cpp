@@ -35,6 +35,7 @@ debug_settings parse_debug(const char* env) {
             if (key == "stalls") d.stalls = value;
             else if (key == "schedtrace") d.schedtrace_ms = value;
             else if (key == "scheddetail") d.scheddetail = value;
+            else if (key == "traps") d.traps = value;
         }
         start = comma + 1;
     }

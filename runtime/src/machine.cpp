@@ -33,6 +33,7 @@ namespace goro::detail {
 
 machine::~machine() {
     if (stat_fd >= 0) ::close(stat_fd);
+    if (syscall_fd >= 0) ::close(syscall_fd);
 }
 
 void yield_preempted(fiber* self) noexcept;  // park.cpp

@@ -33,6 +33,7 @@
 namespace goro::detail {
 
 void report_stall_end(machine& m, fiber* f) noexcept;  // sysmon.cpp
+void report_trap_end(machine& m, fiber* f) noexcept;   // sysmon.cpp
 [[noreturn]] void report_panic(fiber* f) noexcept;  // spawn.cpp
 void destroy_fiber_locals(fiber* f) noexcept;
 
@@ -182,6 +183,7 @@ bool execute(machine& m, fiber* f) {
         if (m.revoke.load(std::memory_order_relaxed) != 0 && (settle_revoke(m) & revoke_abandoned)) return false;
         if (request.kind == switch_kind::abandon) return false;
         if (m.stall_since_ns.load(std::memory_order_relaxed) != 0) report_stall_end(m, f);
+        if (m.trap_since_ns.load(std::memory_order_relaxed) != 0) report_trap_end(m, f);
 
         if (!m.p && reacquire_p(m)) stop_counting_without_p(m);
         if (!m.p) {

@@ -6,7 +6,8 @@
 //   - takes the P of an M that is stuck outside the runtime (a fiber in a
 //     raw system call, a std::mutex, a long loop) and hands it to another M, so the P's other
 //     fibers run on (Go's retake and handoffp);
-//   - reports stalls when GORO_DEBUG=stalls=1.
+//   - reports stalls when GORO_DEBUG=stalls=1, and names the likely cause of
+//     a fiber that blocked its thread in the kernel (GORO_DEBUG=traps).
 // It sleeps 20 µs, doubling up to 10 ms while it finds nothing to do, and
 // sleeps outright while every P is idle, so an idle program costs no CPU.
 //
@@ -18,9 +19,12 @@
 //   - The seen_* fields of each P are sysmon's alone.
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cinttypes>
+#include <cstdlib>
+#include <iterator>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -114,6 +118,26 @@ bool thread_blocked_in_kernel(machine& m) {
     return state != 'R';
 }
 
+// The system call a thread asleep in the kernel sleeps in, from
+// /proc/self/task/TID/syscall (kept open, as stat_fd is); -1 when unknown.
+int blocked_syscall(machine& m) {
+    const int tid = m.tid.load(std::memory_order_relaxed);
+    if (tid <= 0) return -1;
+    if (m.syscall_fd < 0) {
+        char path[64];
+        std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+        m.syscall_fd = ::open(path, O_RDONLY | O_CLOEXEC);
+        if (m.syscall_fd < 0) return -1;
+    }
+    char buf[256];
+    const ssize_t n = ::pread(m.syscall_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    char* end = nullptr;
+    const long nr = std::strtol(buf, &end, 10);  // "running" when it is not in one
+    return end == buf || nr < 0 ? -1 : static_cast<int>(nr);
+}
+
 bool has_work(scheduler& s, processor& p, std::int64_t now) {
     if (!p.runq.empty()) return true;
     const std::int64_t when = p.timers.earliest_ns.load(std::memory_order_acquire);
@@ -124,7 +148,11 @@ bool has_work(scheduler& s, processor& p, std::int64_t now) {
 
 // Take the running P p from m, which has been outside the runtime since
 // sysmon first saw it. Under lock. Returns whether it was taken.
-bool take_running_p(scheduler& s, processor& p, machine& m) {
+// With trap_nr >= -1 the M's fiber blocked its thread in the kernel (in
+// that system call): recorded for report_trap_end while the M still waits.
+constexpr int no_trap = -2;
+
+bool take_running_p(scheduler& s, processor& p, machine& m, int trap_nr) {
     if (m.in_runtime.load(std::memory_order_acquire)) return false;
     m.revoke.fetch_or(revoke_pending, std::memory_order_seq_cst);
     heavy_barrier();
@@ -134,7 +162,12 @@ bool take_running_p(scheduler& s, processor& p, machine& m) {
         m.revoke.fetch_and(~revoke_pending, std::memory_order_release);
         return false;
     }
-    // From pending to taken in one step: the M waits while pending.
+    if (trap_nr != no_trap && m.trap_since_ns.load(std::memory_order_relaxed) == 0) {
+        m.trap_syscall.store(trap_nr, std::memory_order_relaxed);
+        m.trap_since_ns.store(p.seen_since_ns, std::memory_order_relaxed);
+    }
+    // From pending to taken in one step: the M waits while pending, and
+    // then sees the trap fields above.
     m.revoke.fetch_xor(revoke_pending | revoke_taken, std::memory_order_release);
     p.owner.store(nullptr, std::memory_order_relaxed);
     s.running_without_p.fetch_add(1, std::memory_order_acq_rel);
@@ -190,12 +223,18 @@ int retake(scheduler& s, std::int64_t now) {
             }
             // Computing (or descheduled by the kernel) rather than
             // blocked: it keeps the P until its 10 ms are up.
-            if (stuck < preempt_after_ns && !thread_blocked_in_kernel(*m))
-                continue;
+            const bool early = stuck < preempt_after_ns;
+            int in_kernel = -1;  // not looked yet
+            auto blocked = [&] {
+                if (in_kernel < 0) in_kernel = thread_blocked_in_kernel(*m) ? 1 : 0;
+                return in_kernel == 1;
+            };
+            if (early && !blocked()) continue;
             // As Go: leave a P whose fiber is away briefly when it has no
             // work and others can take global work; else take it now.
-            if (!has_work(s, p, now) && lookers > 0 && stuck < preempt_after_ns) continue;
-            if (!take_running_p(s, p, *m)) continue;
+            if (!has_work(s, p, now) && lookers > 0 && early) continue;
+            const int trap_nr = debug().traps && blocked() ? blocked_syscall(*m) : no_trap;
+            if (!take_running_p(s, p, *m, trap_nr)) continue;
             note_stall(*m, p, p.seen_since_ns, stall_handed_off);
             ++acted;
             p.seen_since_ns = now;
@@ -261,6 +300,139 @@ void report_stall_end(machine& m, fiber* f) noexcept {
                   who, m.stall_p.load(std::memory_order_relaxed), took, actions_text(actions),
                   f->site_file.load(std::memory_order_relaxed), f->site_line.load(std::memory_order_relaxed),
                   f->site_function.load(std::memory_order_relaxed));
+    write_stderr(line);
+}
+
+// ------------------------------------------------------------------ traps
+
+namespace {
+
+// The likely cause of a fiber asleep in a system call, and the fix.
+constexpr const char* hint_futex =
+    "a std::mutex, std::condition_variable, std::future or std::thread::join in a fiber? "
+    "goro::mutex, goro::cond and channels park only the fiber";
+constexpr const char* hint_sleep = "std::this_thread::sleep_for or usleep in a fiber? goro::sleep_for parks only the fiber";
+constexpr const char* hint_descriptor =
+    "a blocking read, accept or poll on a descriptor? goro::net parks only the fiber; "
+    "wrap any other blocking call in goro::blocking_scope";
+constexpr const char* hint_other = "a blocking system call? wrap it in goro::blocking_scope, or run it with goro::blocking";
+
+struct syscall_hint {
+    long nr;
+    const char* name;
+    const char* hint;
+};
+
+#define GORO_SYSCALL(name, hint) {SYS_##name, #name, hint},
+constexpr syscall_hint syscall_hints[] = {
+#ifdef SYS_futex
+    GORO_SYSCALL(futex, hint_futex)
+#endif
+#ifdef SYS_nanosleep
+    GORO_SYSCALL(nanosleep, hint_sleep)
+#endif
+#ifdef SYS_clock_nanosleep
+    GORO_SYSCALL(clock_nanosleep, hint_sleep)
+#endif
+#ifdef SYS_read
+    GORO_SYSCALL(read, hint_descriptor)
+#endif
+#ifdef SYS_readv
+    GORO_SYSCALL(readv, hint_descriptor)
+#endif
+#ifdef SYS_recvfrom
+    GORO_SYSCALL(recvfrom, hint_descriptor)
+#endif
+#ifdef SYS_recvmsg
+    GORO_SYSCALL(recvmsg, hint_descriptor)
+#endif
+#ifdef SYS_poll
+    GORO_SYSCALL(poll, hint_descriptor)
+#endif
+#ifdef SYS_ppoll
+    GORO_SYSCALL(ppoll, hint_descriptor)
+#endif
+#ifdef SYS_select
+    GORO_SYSCALL(select, hint_descriptor)
+#endif
+#ifdef SYS_pselect6
+    GORO_SYSCALL(pselect6, hint_descriptor)
+#endif
+#ifdef SYS_epoll_wait
+    GORO_SYSCALL(epoll_wait, hint_descriptor)
+#endif
+#ifdef SYS_epoll_pwait
+    GORO_SYSCALL(epoll_pwait, hint_descriptor)
+#endif
+#ifdef SYS_accept
+    GORO_SYSCALL(accept, hint_descriptor)
+#endif
+#ifdef SYS_accept4
+    GORO_SYSCALL(accept4, hint_descriptor)
+#endif
+#ifdef SYS_connect
+    GORO_SYSCALL(connect, hint_descriptor)
+#endif
+};
+#undef GORO_SYSCALL
+
+const syscall_hint* find_hint(int nr) {
+    for (const syscall_hint& h : syscall_hints)
+        if (h.nr == nr) return &h;
+    return nullptr;
+}
+
+// One report per spawn site and hint: a loop that blocks a thousand times
+// says so once.
+struct trap_site {
+    const char* file;
+    std::uint32_t line;
+    const char* hint;
+};
+std::mutex trap_sites_lock;
+trap_site trap_sites[64];
+int trap_site_count = 0;
+
+bool first_report_at(const char* file, std::uint32_t line, const char* hint) {
+    std::lock_guard<std::mutex> g(trap_sites_lock);
+    for (int i = 0; i < trap_site_count; ++i)
+        if (trap_sites[i].file == file && trap_sites[i].line == line && trap_sites[i].hint == hint) return false;
+    if (trap_site_count == static_cast<int>(std::size(trap_sites))) return false;  // enough said
+    trap_sites[trap_site_count++] = {file, line, hint};
+    return true;
+}
+
+}  // namespace
+
+// Called by an M whose fiber came back after sysmon took its P while the
+// fiber slept in the kernel (GORO_DEBUG=traps).
+void report_trap_end(machine& m, fiber* f) noexcept {
+    const std::int64_t since = m.trap_since_ns.exchange(0, std::memory_order_relaxed);
+    const int nr = m.trap_syscall.load(std::memory_order_relaxed);
+    if (since == 0) return;
+    const std::int64_t held = steady_now_ns() - since;
+    if (held < preempt_after_ns) return;  // a short wait: not worth a word
+    const syscall_hint* known = find_hint(nr);
+    const char* hint = known ? known->hint : hint_other;
+    const char* file = f->site_file.load(std::memory_order_relaxed);
+    const std::uint32_t line_no = f->site_line.load(std::memory_order_relaxed);
+    if (!first_report_at(file, line_no, hint)) return;
+    char who[128], took[32], call[64], line[1024];
+    append_fiber(who, sizeof who, f);
+    format_ms(took, sizeof took, held);
+    if (known)
+        std::snprintf(call, sizeof call, "%s (system call %d)", known->name, nr);
+    else if (nr >= 0)
+        std::snprintf(call, sizeof call, "system call %d", nr);
+    else
+        std::snprintf(call, sizeof call, "the kernel");
+    std::snprintf(line, sizeof line,
+                  "goro: %s blocked its thread in %s for %s, outside any goro::blocking_scope; "
+                  "sysmon moved its P to another thread\n"
+                  "\tspawned at %s:%u in %s\n"
+                  "\t%s\n"
+                  "\t(said once per spawn site; GORO_DEBUG=traps=0 turns this off)\n",
+                  who, call, took, file, line_no, f->site_function.load(std::memory_order_relaxed), hint);
     write_stderr(line);
 }
 

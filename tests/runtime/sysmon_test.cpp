@@ -143,6 +143,45 @@ GORO_SCENARIO(stall_report) {
     });
 }
 
+GORO_SCENARIO(trap_std_mutex) {
+    // Twice from one spawn site: a fiber waits on a std::mutex that another
+    // fiber holds across goro::sleep_for. The report comes once.
+    const bool scoped = std::getenv("GORO_TEST_SCOPED") != nullptr;
+    return goro::run(goro::config{.procs = 1}, [scoped] {
+        std::mutex m;
+        for (int round = 0; round < 2; ++round) {
+            goro::wait_group wg;
+            auto held = goro::make_chan<int>(1);
+            wg.go([&] {
+                std::lock_guard<std::mutex> g(m);
+                held.send(1);
+                goro::sleep_for(100ms);
+            });
+            held.recv();
+            wg.go([&] {
+                emit("waiter", goro::fiber_id());
+                if (scoped) {
+                    goro::blocking_scope announce;  // said: no report
+                    std::lock_guard<std::mutex> g(m);
+                } else {
+                    std::lock_guard<std::mutex> g(m);  // blocks the thread in a futex
+                }
+            });
+            wg.wait();
+        }
+        return 0;
+    });
+}
+
+GORO_SCENARIO(trap_thread_sleep) {
+    return goro::run(goro::config{.procs = 1}, [] {
+        goro::wait_group wg;
+        wg.go([] { std::this_thread::sleep_for(100ms); });
+        wg.wait();
+        return 0;
+    });
+}
+
 GORO_SCENARIO(no_deadlock_while_a_fiber_blocks_its_thread) {
     test_pipe p;
     std::thread writer([&] {
@@ -365,19 +404,64 @@ TEST_CASE("GORO_DEBUG=stalls=1 reports a fiber that held its thread: id, name, s
 }
 
 TEST_CASE("without GORO_DEBUG=stalls=1 a stall prints nothing") {
-    const proc_result r = run_self("stall_report", {"GORO_DEBUG"});
+    const proc_result r = run_self("stall_report", {"GORO_DEBUG=traps=0"});
     INFO(goro_test::describe(r));
     CHECK(r.exit_status == 0);
     CHECK(r.err.empty());
 }
 
+TEST_CASE("GORO_DEBUG=traps=1 names a fiber that blocks its thread on a std::mutex, once per spawn site") {
+    const proc_result r = run_self("trap_std_mutex", {"GORO_DEBUG=traps=1"});
+    INFO(goro_test::describe(r));
+    CHECK(r.exit_status == 0);
+    CHECK(contains(r.err, "goro: fiber "));
+    CHECK(contains(r.err, " blocked its thread in futex (system call "));
+    CHECK(contains(r.err, "outside any goro::blocking_scope"));
+    CHECK(contains(r.err, "std::mutex"));
+    CHECK(contains(r.err, "goro::mutex"));
+    CHECK(contains(r.err, "sysmon_test.cpp"));
+    std::size_t reports = 0;
+    for (std::size_t at = r.err.find("blocked its thread"); at != std::string::npos;
+         at = r.err.find("blocked its thread", at + 1))
+        ++reports;
+    CHECK(reports == 1);
+}
+
+TEST_CASE("GORO_DEBUG=traps=1 names std::this_thread::sleep_for in a fiber") {
+    const proc_result r = run_self("trap_thread_sleep", {"GORO_DEBUG=traps=1"});
+    INFO(goro_test::describe(r));
+    CHECK(r.exit_status == 0);
+    CHECK(contains(r.err, "std::this_thread::sleep_for"));
+    CHECK(contains(r.err, "goro::sleep_for parks only the fiber"));
+}
+
+TEST_CASE("traps: blocking announced by a blocking_scope, or traps=0, prints nothing") {
+    const proc_result scoped = run_self("trap_std_mutex", {"GORO_DEBUG=traps=1", "GORO_TEST_SCOPED=1"});
+    INFO(goro_test::describe(scoped));
+    CHECK(scoped.exit_status == 0);
+    CHECK(scoped.err.empty());
+    const proc_result off = run_self("trap_std_mutex", {"GORO_DEBUG=traps=0"});
+    INFO(goro_test::describe(off));
+    CHECK(off.exit_status == 0);
+    CHECK(off.err.empty());
+}
+
+#ifndef NDEBUG
+TEST_CASE("traps are on by default in a build of goro without NDEBUG") {
+    const proc_result r = run_self("trap_thread_sleep", {"GORO_DEBUG"});
+    INFO(goro_test::describe(r));
+    CHECK(r.exit_status == 0);
+    CHECK(contains(r.err, "std::this_thread::sleep_for"));
+}
+#endif
+
 TEST_CASE("deadlock detection: a fiber blocking its thread is running, not asleep; a deadlock after it is reported") {
-    const proc_result quiet = run_self("no_deadlock_while_a_fiber_blocks_its_thread");
+    const proc_result quiet = run_self("no_deadlock_while_a_fiber_blocks_its_thread", {"GORO_DEBUG=traps=0"});
     INFO(goro_test::describe(quiet));
     CHECK(quiet.exit_status == 0);
     CHECK(quiet.err.empty());
 
-    const proc_result dead = run_self("deadlock_after_a_blocked_thread_returns");
+    const proc_result dead = run_self("deadlock_after_a_blocked_thread_returns", {"GORO_DEBUG=traps=0"});
     INFO(goro_test::describe(dead));
     CHECK(dead.exit_status == 2);
     CHECK(first_line(dead.err) == "fatal error: all fibers are asleep - deadlock!");
