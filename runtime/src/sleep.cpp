@@ -86,6 +86,12 @@ void sleep_until_steady(std::int64_t deadline_ns) {
         }
         return;
     }
+    // As Go's time.Sleep: a deadline already past returns at once, with
+    // no trip through the scheduler (a goro call all the same).
+    if (deadline_ns <= steady_now_ns()) {
+        preemption_point();
+        return;
+    }
     sleep_timer t;
     t.when_ns = deadline_ns;
     t.fire = &wake_sleeper;
