@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <exception>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -141,5 +143,72 @@ TEST_CASE("errno stays the fiber's own across parks that move it between workers
         // With more than one worker the fibers did move, so the check above
         // was about migration and not only about one thread's errno.
         if (procs > 1) CHECK(moves.load() > 0);
+    });
+}
+
+// The audit's test: fibers that move between workers in a tight loop through
+// every kind of park (a channel hand-off, select with a timer, sleep, mutex,
+// cond, wait group) while holding per-fiber state the runtime must carry or
+// re-read after each switch: a fiber_local, errno, and an exception being
+// handled (std::current_exception inside a catch block spans the parks).
+TEST_CASE("per-fiber state survives tight migration through every park path") {
+    for_each_procs([](int) {
+        static goro::fiber_local<long> mine;
+        const int fibers = 6;
+        const int rounds = goro_test::stress(300, 3000);
+        std::atomic<int> wrong_local{0}, wrong_errno{0}, wrong_exception{0};
+        goro::mutex lock;
+        goro::cond bell(lock);
+        long rung = 0;
+        auto ping = goro::make_chan<int>();
+        goro::wait_group wg;
+        for (int i = 0; i < fibers; ++i) {
+            wg.go([&, i] {
+                mine.get() = 7000 + i;
+                set_errno(7000 + i);
+                try {
+                    throw std::runtime_error("in flight " + std::to_string(i));
+                } catch (const std::runtime_error&) {
+                    for (int round = 0; round < rounds; ++round) {
+                        switch (round % 5) {
+                        case 0:  // a channel hand-off between neighbours
+                            if (i % 2 == 0)
+                                ping.send(i);
+                            else
+                                (void)ping.recv();
+                            break;
+                        case 1:
+                            (void)goro::select(goro::recv(goro::after(std::chrono::microseconds(5))));
+                            break;
+                        case 2: goro::sleep_for(std::chrono::microseconds(3)); break;
+                        case 3: {
+                            std::lock_guard<goro::mutex> hold(lock);
+                            ++rung;
+                            bell.broadcast();
+                            break;
+                        }
+                        case 4: goro::yield(); break;
+                        }
+                        if (mine.get() != 7000 + i) wrong_local.fetch_add(1);
+                        if (errno_now() != 7000 + i) wrong_errno.fetch_add(1);
+                        set_errno(7000 + i);
+                        std::exception_ptr e = std::current_exception();
+                        bool same = false;
+                        try {
+                            if (e) std::rethrow_exception(e);
+                        } catch (const std::runtime_error& r) {
+                            same = std::string(r.what()) == "in flight " + std::to_string(i);
+                        }
+                        if (!same) wrong_exception.fetch_add(1);
+                    }
+                }
+            });
+        }
+        wg.wait();
+        const int local_seen = wrong_local.load(), errno_seen = wrong_errno.load(),
+                  exception_seen = wrong_exception.load();
+        CHECK_MESSAGE(local_seen == 0, "fiber_local wrong " << local_seen << " times");
+        CHECK_MESSAGE(errno_seen == 0, "errno wrong " << errno_seen << " times");
+        CHECK_MESSAGE(exception_seen == 0, "the exception in flight was wrong " << exception_seen << " times");
     });
 }
