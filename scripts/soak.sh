@@ -39,7 +39,7 @@ minutes=${1:-30}
 seconds=$((minutes * 60))
 build=$root/build-release
 
-scripts/install-deps.sh >/dev/null  # wrk, redis-tools and python3 come with the e2e tests' packages
+scripts/install-deps.sh soak >/dev/null  # wrk, redis-tools, python3 (the e2e tests') and matplotlib
 for tool in wrk redis-benchmark python3 ninja meson; do
   command -v "$tool" >/dev/null || { echo "soak.sh: $tool not found" >&2; exit 1; }
 done
@@ -67,6 +67,7 @@ fail() {
 }
 
 for s in "${servers[@]}"; do
+  : >"$tmp/$s.out"
   GORO_MAXPROCS=2 "$build/examples/$s" --listen 127.0.0.1:0 </dev/null >"$tmp/$s.out" 2>"$tmp/$s.err" &
   pid[$s]=$!
   for ((i = 0; i < 200; i++)); do
@@ -160,7 +161,7 @@ for s in "${processes[@]}"; do
 done
 churn_summary=$(tail -n 1 "$tmp/churn.out")
 
-if python3 -c 'import matplotlib' 2>/dev/null; then
+if python3 -c 'import matplotlib' 2>/dev/null; then  # installed above; a failed install only loses the plot
   python3 - "$csv" <<'PLOT' && plotted=" and ${csv%.csv}.png"
 import csv, sys
 import matplotlib
