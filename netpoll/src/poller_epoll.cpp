@@ -34,6 +34,7 @@
 
 #include "netpoll/detail/poll_desc.hpp"
 #include "runtime/detail/fatal.hpp"
+#include "runtime/detail/faults.hpp"
 #include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/park.hpp"
 #include "runtime/detail/scheduler.hpp"
@@ -299,8 +300,10 @@ poll_desc* poll_open(int fd, std::error_code& ec) noexcept {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.u64 = event_word(pd);
-    if (epoll_ctl(poller->epoll_fd(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-        ec.assign(errno, std::system_category());
+    int injected = 0;
+    if (rt::inject_fault(rt::fault_site::epoll_ctl, &injected) ||
+        epoll_ctl(poller->epoll_fd(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        ec.assign(injected ? injected : errno, std::system_category());
         poll_release(pd);
         return nullptr;
     }

@@ -425,6 +425,10 @@ struct debug_settings {
 };
 const debug_settings& debug() noexcept;
 
+// Go's "fatal error: newosproc": a runtime thread could not be started
+// (threads: how many the runtime holds; error: pthread_create's).
+[[noreturn]] void fatal_newosproc(std::size_t threads, int error) noexcept;
+
 // Block the asynchronous signals in the calling thread (sysmon, run's
 // waiting thread); *old receives the previous mask when not null.
 void block_async_signals(sigset_t* old) noexcept;

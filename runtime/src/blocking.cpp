@@ -21,6 +21,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <system_error>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -28,6 +30,7 @@
 #include <goro/blocking.hpp>
 
 #include "runtime/detail/fatal.hpp"
+#include "runtime/detail/faults.hpp"
 #include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/park.hpp"
 #include "runtime/detail/scheduler.hpp"
@@ -123,13 +126,21 @@ bool enqueue_call(void* arg) {
     if (p.threads < p.bound) {
         try {
             note_runtime_thread(1);
+            inject_thread_create_fault();
             std::thread(pool_thread).detach();
             ++p.threads;
-        } catch (...) {
+        } catch (const std::system_error& e) {
             note_runtime_thread(-1);
             // Out of threads: the job waits for a running pool thread, or,
-            // with none at all, can never run.
-            if (p.threads == 0) GORO_FATAL("runtime: cannot start a thread for goro::blocking");
+            // with none at all, can never run: as Go's newosproc, fatal.
+            if (p.threads == 0) {
+                char msg[256];
+                std::snprintf(msg, sizeof msg,
+                              "runtime: cannot start a thread for goro::blocking (%s; max user processes, "
+                              "ulimit -u?)",
+                              std::strerror(e.code().value()));
+                fatal_exit(msg);
+            }
         }
     }
     return true;

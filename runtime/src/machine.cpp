@@ -25,6 +25,7 @@
 #include <system_error>
 
 #include "runtime/detail/fatal.hpp"
+#include "runtime/detail/faults.hpp"
 #include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/scheduler.hpp"
 #include "runtime/detail/signals.hpp"
@@ -128,6 +129,7 @@ machine* new_machine_locked(scheduler& s, processor* p, bool spinning) {
     s.machines.push_back(m);
     note_runtime_thread(1);
     try {
+        inject_thread_create_fault();
         m->thread = std::thread([m] {
             char name[16];
             std::snprintf(name, sizeof name, "goro-m%d", m->id);
@@ -141,17 +143,21 @@ machine* new_machine_locked(scheduler& s, processor* p, bool spinning) {
         if (p) p->owner.store(nullptr, std::memory_order_relaxed);
         delete m;
         if (s.machines.empty()) throw;  // run's first M: goro::run reports it to its caller
-        char msg[256];
-        std::snprintf(msg, sizeof msg,
-                      "runtime: failed to create new OS thread (have %zu already; %s)\n"
-                      "runtime: may need to increase max user processes (ulimit -u)\n"
-                      "fatal error: newosproc\n",
-                      s.machines.size(), std::strerror(e.code().value()));
-        claim_fatal_report();
-        write_stderr(msg);
-        _exit(2);
+        fatal_newosproc(s.machines.size(), e.code().value());
     }
     return m;
+}
+
+void fatal_newosproc(std::size_t threads, int error) noexcept {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "runtime: failed to create new OS thread (have %zu already; %s)\n"
+                  "runtime: may need to increase max user processes (ulimit -u)\n"
+                  "fatal error: newosproc\n",
+                  threads, std::strerror(error));
+    claim_fatal_report();
+    write_stderr(msg);
+    _exit(2);
 }
 
 void block_async_signals(sigset_t* old) noexcept {

@@ -29,6 +29,7 @@
 
 #include "runtime/detail/fatal.hpp"
 #include "runtime/detail/futex.hpp"
+#include "runtime/detail/faults.hpp"
 #include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/park.hpp"
 #include "runtime/detail/scheduler.hpp"
@@ -235,11 +236,22 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
         }
     }
     note_runtime_thread(1);
-    s->sysmon_thread = std::thread([sp = s.get()] {
-        pthread_setname_np(pthread_self(), "goro-sysmon");
-        sysmon_main(*sp);
-        note_runtime_thread(-1);
-    });
+    try {
+        inject_thread_create_fault();
+        s->sysmon_thread = std::thread([sp = s.get()] {
+            pthread_setname_np(pthread_self(), "goro-sysmon");
+            sysmon_main(*sp);
+            note_runtime_thread(-1);
+        });
+    } catch (const std::system_error& e) {
+        // main already runs: as Go's newm for sysmon, this is fatal.
+        std::size_t threads = 0;
+        {
+            std::lock_guard<std::mutex> g(s->lock);
+            threads = s->machines.size();
+        }
+        fatal_newosproc(threads, e.code().value());
+    }
 
     while (s->main_done.load(std::memory_order_acquire) == 0) futex_wait(s->main_done, 0, -1);
 

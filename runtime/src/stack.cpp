@@ -17,6 +17,7 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 #include "runtime/detail/fatal.hpp"
+#include "runtime/detail/faults.hpp"
 #include "runtime/detail/signals.hpp"
 
 #ifndef MADV_GUARD_INSTALL
@@ -139,7 +140,10 @@ void stack_pool::install_guard(char* low, std::size_t bytes) {
         }
         guard_mode_ = guard_mode::mprotect;  // kernel older than 6.13
     }
-    if (mprotect(low, bytes, PROT_NONE) == 0) {
+    int injected = 0;
+    if (inject_fault(fault_site::stack_guard, &injected)) {
+        errno = injected;
+    } else if (mprotect(low, bytes, PROT_NONE) == 0) {
         guards_.fetch_add(1, std::memory_order_relaxed);
         return;
     }
@@ -163,11 +167,15 @@ stack_slab* stack_pool::new_slab(std::size_t usable, std::size_t slots) {
     const std::size_t guard = page_;
     const std::size_t slot = guard + usable;
     const std::size_t bytes = slot * slots;
-    void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    int injected = 0;
+    void* mem = inject_fault(fault_site::stack_mmap, &injected)
+                    ? (errno = injected, MAP_FAILED)
+                    : mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) {
-        char msg[200];
-        std::snprintf(msg, sizeof msg, "cannot allocate fiber stacks (%zu bytes): mmap: %s", bytes,
-                      std::strerror(errno));
+        // Go's "fatal error: runtime: out of memory", with what was asked.
+        char msg[240];
+        std::snprintf(msg, sizeof msg, "runtime: out of memory: cannot map %zu bytes of fiber stacks (mmap: %s)",
+                      bytes, std::strerror(errno));
         fatal_exit(msg);
     }
     // Transparent huge pages would turn each touched stack top into 2 MiB.
