@@ -3,12 +3,14 @@
 // EMFILE back-off under a lowered RLIMIT_NOFILE, signal delivery, and a
 // fiber abandoned in an I/O wait when its run returns.
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <cerrno>
 #include <string>
 #include <tuple>
 #include <thread>
@@ -146,6 +148,60 @@ GORO_SCENARIO(io_waiter_abandoned_at_run_end) {
     return first + second;
 }
 
+namespace {
+int open_descriptors() {
+    int n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') ++n;
+        ::closedir(d);
+    }
+    return n - 1;  // the directory's own
+}
+}  // namespace
+
+// GORO_FAULTS=epoll_ctl=SKIP/COUNT: registrations SKIP.. fail with ENOMEM.
+// Whichever call made the socket (listen, dial) gets the error and leaves no
+// descriptor behind; the next call works.
+GORO_SCENARIO(epoll_registration_fails) {
+    return goro::run([] {
+        std::error_code ec;
+        net::listener first = net::listen("tcp", "127.0.0.1:0", ec);  // also starts the poller
+        emit("first_listen_errno", static_cast<unsigned long long>(ec.value()));
+        emit("first_listen_message_ok", ec.message() == "Cannot allocate memory");
+        const int before = open_descriptors();
+        net::listener second = net::listen("tcp", "127.0.0.1:0", ec);
+        emit("second_listen_errno", static_cast<unsigned long long>(ec.value()));
+        emit("leaked", static_cast<unsigned long long>(open_descriptors() - before));
+        net::listener ln = net::listen("tcp", "127.0.0.1:0");  // works
+        net::conn client = net::dial("tcp", ln.local_address().to_string());
+        net::conn server = ln.accept();
+        client.write("ok");
+        char buffer[2];
+        server.read_full(buffer, 2);
+        emit("payload_ok", std::string(buffer, 2) == "ok");
+        return 0;
+    });
+}
+
+GORO_SCENARIO(epoll_registration_fails_for_dial) {
+    return goro::run([] {
+        net::listener ln = net::listen("tcp", "127.0.0.1:0");  // registration 0
+        const int before = open_descriptors();
+        std::error_code ec;
+        net::conn failed = net::dial("tcp", ln.local_address().to_string(), ec);  // 1: fails
+        emit("dial_errno", static_cast<unsigned long long>(ec.value()));
+        emit("leaked", static_cast<unsigned long long>(open_descriptors() - before));
+        net::conn client = net::dial("tcp", ln.local_address().to_string());
+        net::conn server = ln.accept();
+        server.write("yes");
+        char buffer[3];
+        client.read_full(buffer, 3);
+        emit("payload_ok", std::string(buffer, 3) == "yes");
+        return 0;
+    });
+}
+
 TEST_CASE("fibers waiting on I/O are not a deadlock") {
     const proc_result r = run_self("io_wait_is_not_a_deadlock");
     CHECK_MESSAGE(r.exit_status == 0, describe(r));
@@ -169,6 +225,22 @@ TEST_CASE("accept backs off and retries when the descriptor table is full (EMFIL
     CHECK_MESSAGE(r.exit_status == 0, describe(r));
     CHECK(emitted(r.out, "backoffs") >= 2);
     CHECK(emitted(r.out, "payload_ok") == 1);
+}
+
+TEST_CASE("epoll_ctl failing to register a socket: the call gets ENOMEM, nothing leaks, the next call works") {
+    const proc_result r = run_self("epoll_registration_fails", {"GORO_FAULTS=epoll_ctl=0/2"});
+    CHECK_MESSAGE(r.exit_status == 0, describe(r));
+    CHECK(emitted(r.out, "first_listen_errno") == ENOMEM);
+    CHECK(emitted(r.out, "first_listen_message_ok") == 1);
+    CHECK(emitted(r.out, "second_listen_errno") == ENOMEM);
+    CHECK(emitted(r.out, "leaked") == 0);
+    CHECK(emitted(r.out, "payload_ok") == 1);
+
+    const proc_result d = run_self("epoll_registration_fails_for_dial", {"GORO_FAULTS=epoll_ctl=1/1"});
+    CHECK_MESSAGE(d.exit_status == 0, describe(d));
+    CHECK(emitted(d.out, "dial_errno") == ENOMEM);
+    CHECK(emitted(d.out, "leaked") == 0);
+    CHECK(emitted(d.out, "payload_ok") == 1);
 }
 
 TEST_CASE("signal_notify delivers signals to channels instead of killing the process") {
