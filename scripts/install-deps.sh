@@ -7,6 +7,7 @@
 #                                      the side-by-side benchmarks (bench/compare.sh)
 #   scripts/install-deps.sh net-bench  also Go, Asio and Tokio, for bench/net.sh
 #   scripts/install-deps.sh clang      also Clang, for the Clang build
+#   scripts/install-deps.sh fuzz       also Clang and its libFuzzer runtime, for scripts/fuzz.sh
 set -euo pipefail
 
 # curl, nc, redis-cli, redis-benchmark, wrk and python3 scripts drive the
@@ -17,6 +18,8 @@ case "${1:-}" in
   bench) packages+=(golang-go libboost-fiber-dev libasio-dev rustc cargo librust-tokio-dev python3-matplotlib) ;;
   net-bench) packages+=(golang-go libasio-dev rustc cargo librust-tokio-dev) ;;
   clang) packages+=(clang) ;;
+  # libclang-rt-14-dev ships libclang_rt.fuzzer (and the sanitizer runtimes) for Clang 14.
+  fuzz) packages+=(clang libclang-rt-14-dev) ;;
 esac
 
 missing=()
