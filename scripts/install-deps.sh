@@ -7,6 +7,7 @@
 #                                      the side-by-side benchmarks (bench/compare.sh)
 #   scripts/install-deps.sh net-bench  also Go, Asio and Tokio, for bench/net.sh
 #   scripts/install-deps.sh clang      also Clang, for the Clang build
+#   scripts/install-deps.sh fuzz       also Clang and its libFuzzer runtime, for scripts/fuzz.sh
 #   scripts/install-deps.sh soak       also matplotlib, for scripts/soak.sh's plot
 set -euo pipefail
 
@@ -18,6 +19,8 @@ case "${1:-}" in
   bench) packages+=(golang-go libboost-fiber-dev libasio-dev rustc cargo librust-tokio-dev python3-matplotlib) ;;
   net-bench) packages+=(golang-go libasio-dev rustc cargo librust-tokio-dev) ;;
   clang) packages+=(clang) ;;
+  # libclang-rt-14-dev ships libclang_rt.fuzzer (and the sanitizer runtimes) for Clang 14.
+  fuzz) packages+=(clang libclang-rt-14-dev) ;;
   soak) packages+=(python3-matplotlib) ;;
 esac
 

@@ -150,6 +150,9 @@ bool parse_port(std::string_view port, int& out) noexcept {
 }
 
 bool parse_numeric(std::string_view host, int port, int family_wanted, address& out) noexcept {
+    // inet_pton reads a C string: a NUL would end the host early, and
+    // "1.2.3.4\0junk" would pass for 1.2.3.4.
+    if (host.find('\0') != std::string_view::npos) return false;
     std::string text(host);
     if (family_wanted != AF_INET6) {
         sockaddr_in in{};
@@ -195,6 +198,11 @@ std::vector<address> resolve_for(std::string_view network, std::string_view host
     std::string service(port_text);
     if (!parse_port(port_text, port)) {
         // A service name ("http"): the services database is a local file.
+        // It is looked up as a C string, so a NUL would cut it short.
+        if (port_text.find('\0') != std::string_view::npos) {
+            ec = errc::invalid_address;
+            return {};
+        }
         servent entry;
         servent* found = nullptr;
         char buffer[1024];
@@ -219,6 +227,11 @@ std::vector<address> resolve_for(std::string_view network, std::string_view host
     if (parse_numeric(host, port, family, numeric)) {
         result.push_back(numeric);
         return result;
+    }
+    // No name holds a NUL, and getaddrinfo would look up only what precedes it.
+    if (host.find('\0') != std::string_view::npos) {
+        ec = errc::host_not_found;
+        return {};
     }
     // A name: getaddrinfo reads files and may ask DNS, so it runs on the
     // blocking pool and only this fiber waits.
