@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets of tests/fuzz with Clang under ASan+UBSan (in
-# build-fuzz) and run each for a bounded number of inputs, starting from a
+# build-fuzz) and run each for a bounded time (FUZZ_SECONDS, default 60) or
+# number of inputs (FUZZ_RUNS), starting from a
 # scratch copy of its seed corpus (tests/fuzz/corpus/<target>/, which stays
 # as committed). Prints the runs done and the seconds taken per target;
 # exits non-zero if any target crashes or fails one of its checks, leaving
 # the input that did it in build-fuzz/fuzz-artifacts/.
 #   scripts/fuzz.sh                 every target
 #   scripts/fuzz.sh resp address    only these
-#   FUZZ_RUNS=1000000 scripts/fuzz.sh http_head   longer (runs per target)
+#   FUZZ_SECONDS=600 scripts/fuzz.sh http_head    longer (seconds per target)
+#   FUZZ_RUNS=1000000 scripts/fuzz.sh http_head   a number of runs instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +24,13 @@ else
 fi
 nice ninja -C "$dir"
 
-# Runs per target: about 10-30 s each on a free core. chan_model starts a
-# goro::run per input, so it gets fewer. http_head's inputs may pass 8 KB,
-# the head limit, so that the limit itself is fuzzed.
-declare -A runs=([http_head]=100000 [resp]=100000 [address]=1000000 [chan_model]=20000)
+# Each target fuzzes for FUZZ_SECONDS (a minute by default: about 100,000
+# inputs for http_head and resp, millions for address, 50,000 for chan_model,
+# which starts a goro::run per input), or for FUZZ_RUNS inputs when that is
+# set. http_head's inputs may pass 8 KB, the head limit, so that the limit
+# itself is fuzzed.
+seconds=${FUZZ_SECONDS:-60}
+declare -A known=([http_head]=1 [resp]=1 [address]=1 [chan_model]=1)
 declare -A extra=([http_head]=-max_len=10000)
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=(http_head resp address chan_model); fi
@@ -39,15 +44,15 @@ mkdir -p "$artifacts"
 
 failed=0
 for t in "${targets[@]}"; do
-  if [[ -z ${runs[$t]:-} ]]; then echo "fuzz: no target $t" >&2; exit 2; fi
+  if [[ -z ${known[$t]:-} ]]; then echo "fuzz: no target $t" >&2; exit 2; fi
   corpus="$scratch/$t"
   mkdir -p "$corpus"
   cp tests/fuzz/corpus/"$t"/* "$corpus"/
-  n=${FUZZ_RUNS:-${runs[$t]}}
+  if [[ -n ${FUZZ_RUNS:-} ]]; then bound=(-runs="$FUZZ_RUNS"); else bound=(-max_total_time="$seconds"); fi
   log="$scratch/$t.log"
   start=$(date +%s.%N)
   # -timeout only turns a hang into a failure; no run is asserted to be fast.
-  if nice "$dir/tests/fuzz/${t}_fuzz" -runs="$n" -timeout=60 ${extra[$t]:-} \
+  if nice "$dir/tests/fuzz/${t}_fuzz" "${bound[@]}" -timeout=60 ${extra[$t]:-} \
        -artifact_prefix="$artifacts/$t-" "$corpus" >"$log" 2>&1; then
     status=ok
   else
