@@ -143,6 +143,15 @@ TEST_CASE("addresses print as Go prints them and bad ones are errors") {
         for (const auto& a : found) CHECK(a.port() == 80);
         (void)net::resolve("tcp", "no-such-host.invalid:80", ec);
         CHECK(ec == net::errc::host_not_found);
+        // A NUL cuts a C string short: "localhost\0junk" must not resolve as
+        // localhost, nor a service "http\0junk" as http (found by fuzzing).
+        using namespace std::string_view_literals;
+        (void)net::resolve("tcp", "localhost\0junk:80"sv, ec);
+        CHECK(ec == net::errc::host_not_found);
+        (void)net::resolve("tcp", "localhost:http\0junk"sv, ec);
+        CHECK(ec == net::errc::invalid_address);
+        (void)net::address::parse("127.0.0.1\0:80"sv, ec);
+        CHECK(ec == net::errc::invalid_address);
         try {
             (void)net::dial("tcp", "127.0.0.1");
             CHECK(false);
