@@ -10,6 +10,10 @@
 //     see EOF, the peer's writes closed_pipe. A call that finds `closed`
 //     set, before or after it waited, fails with errc::closed, as on a
 //     socket closed locally.
+//   - shutdown(write) closes the writer side of tx (the peer reads EOF, our
+//     writes fail with closed_pipe, as EPIPE after SHUT_WR); shutdown(read)
+//     closes the reader side of rx (the peer's writes fail) and sets
+//     `read_shut`, after which our reads end in EOF, as after SHUT_RD.
 //   - A deadline (pipe_deadline) is a channel closed when it passes; its
 //     lock guards the channel, whether it is closed, the timer that will
 //     close it and the timer's generation. Setting a deadline stops the old
@@ -127,6 +131,7 @@ public:
         }
         const std::size_t n = rx_.read(data, size, read_deadline_->wait(), ec);
         fix_error(ec);
+        if (ec && read_shut_.load(std::memory_order_acquire)) ec.clear();  // EOF, as after SHUT_RD
         return n;
     }
 
@@ -156,7 +161,10 @@ public:
             ec = errc::closed;
             return;
         }
-        if (how == shutdown_how::read || how == shutdown_how::both) rx_.close_read({});
+        if (how == shutdown_how::read || how == shutdown_how::both) {
+            read_shut_.store(true, std::memory_order_release);
+            rx_.close_read({});
+        }
         if (how == shutdown_how::write || how == shutdown_how::both) tx_.close_write({});
     }
 
@@ -196,6 +204,7 @@ private:
     std::shared_ptr<pipe_deadline> read_deadline_;
     std::shared_ptr<pipe_deadline> write_deadline_;
     std::atomic<bool> closed_{false};
+    std::atomic<bool> read_shut_{false};  // shutdown(read): reads end in EOF
 };
 
 }  // namespace

@@ -42,6 +42,8 @@ std::string pattern(std::size_t n) {
     return s;
 }
 
+static_assert(goro::io::reader<net::conn> && goro::io::writer<net::conn> && goro::io::closer<net::conn>);
+
 net::time_point past() { return std::chrono::steady_clock::now() - 1h; }
 
 }  // namespace
@@ -147,6 +149,37 @@ TEST_CASE("net::pipe: close: errc::closed here, EOF and closed_pipe at the peer"
             what = e.what();
         }
         CHECK(what.rfind("write pipe: ", 0) == 0);
+    });
+}
+
+TEST_CASE("net::pipe: shutdown(read) ends our reads and fails the peer's writes") {
+    for_each_procs([](int) {
+        conn_pair p = make_pipe();
+        std::error_code blocked_ec;
+        std::size_t taken = 99;
+        fiber_group g;
+        g.go([&] { taken = p.b.write(std::string(10, 'r'), blocked_ec); });
+        char buf[4];
+        CHECK(p.a.read(buf, sizeof buf) == 4);
+        p.a.shutdown(net::shutdown_how::read);
+        g.wait();
+        CHECK(taken == 4);
+        CHECK(blocked_ec == goro::io::errc::closed_pipe);
+        std::error_code ec;
+        CHECK(p.a.read(buf, sizeof buf, ec) == 0);
+        CHECK(!ec);  // EOF
+        // The other direction still works.
+        g.go([&] {
+            char c = 0;
+            p.b.read(&c, 1);
+            CHECK(c == 'k');
+        });
+        CHECK(p.a.write(std::string_view("k"), ec) == 1);
+        CHECK(!ec);
+        g.wait();
+        p.a.shutdown(net::shutdown_how::write);
+        CHECK(p.a.write(std::string_view("k"), ec) == 0);
+        CHECK(ec == std::errc::broken_pipe);
     });
 }
 
