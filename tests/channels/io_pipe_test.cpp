@@ -557,4 +557,16 @@ TEST_CASE("io::read_all and io::write_string") {
     });
 }
 
+TEST_CASE("pipe: the example of docs/api.md") {
+    for_each_procs([](int) {
+        auto [r, w] = goro::io::pipe();
+        goro::go([w = std::move(w)]() mutable {
+            goro::io::write_string(w, "hello through a pipe");
+            w.close();
+        });
+        const std::string text = goro::io::read_all(r);
+        CHECK(text == "hello through a pipe");
+    });
+}
+
 }  // TEST_SUITE

@@ -428,4 +428,18 @@ TEST_CASE("io::copy between a TCP conn and a net::pipe, both ways") {
     });
 }
 
+TEST_CASE("net::pipe: the example of docs/api.md (an echo handler without sockets)") {
+    for_each_procs([](int) {
+        auto [client, server] = net::pipe();
+        goro::go([server = std::move(server)]() mutable { goro::io::copy(server, server); });
+        client.set_deadline(goro::now() + std::chrono::seconds(5));
+        client.write(std::string_view("ping"));
+        char reply[4];
+        client.read_full(reply, sizeof reply);
+        CHECK(std::string(reply, sizeof reply) == "ping");
+        client.close();  // the echo fiber's read sees EOF and it ends
+    });
+}
+
 }  // TEST_SUITE
+
