@@ -6,6 +6,9 @@
 // deadline, and forgets stale readiness), the system call, and on EAGAIN
 // poll_wait, then the call again. References keep the descriptor open while
 // a call uses it (netpoll/detail/socket.hpp).
+//
+// A conn may hold an in-memory stream instead of a socket (net::pipe, in
+// pipe.cpp): every conn call tests for it first and forwards to it.
 
 #include <fcntl.h>
 #include <netinet/in.h>

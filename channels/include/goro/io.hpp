@@ -17,7 +17,9 @@
 //     close_with_error(e), the error e). Closing the reader makes writes fail
 //     with io::errc::closed_pipe (or the e given to close_with_error). The
 //     first close's error sticks, as in Go.
-//   - Destroying an end closes it, as destroying a net::conn does.
+//   - Destroying an end closes it, as destroying a net::conn does; as for a
+//     conn, destroying one while another fiber is inside one of its calls is
+//     a use-after-free: close() first, then let the others return.
 //   - Empty reads and writes return 0 at once: a 0-byte write that reached a
 //     reader would look like EOF to it.
 //   - Both ends may be used by several fibers and threads at once; waiting

@@ -125,7 +125,8 @@ enum class shutdown_how { read = SHUT_RD, write = SHUT_WR, both = SHUT_RDWR };
 
 // ---------------------------------------------------------------- conn
 
-// A connected stream socket (TCP or Unix). Move-only; the destructor closes.
+// A connected stream socket (TCP or Unix), or one end of a net::pipe.
+// Move-only; the destructor closes.
 class conn {
 public:
     conn() noexcept;
