@@ -64,6 +64,14 @@ address::address(const sockaddr* sa, socklen_t len) noexcept : storage_{}, size_
     size_ = len;
 }
 
+// size_ 1 marks the pipe address: no real sockaddr is shorter than its
+// family field.
+address address::pipe() noexcept {
+    address a;
+    a.size_ = 1;
+    return a;
+}
+
 int address::family() const noexcept { return size_ == 0 ? AF_UNSPEC : storage_.ss_family; }
 
 int address::port() const noexcept {
@@ -98,7 +106,7 @@ std::string address::to_string() const {
     case AF_INET: return ip() + ":" + std::to_string(port());
     case AF_INET6: return "[" + ip() + "]:" + std::to_string(port());
     case AF_UNIX: return ip();
-    default: return "<nil>";
+    default: return size_ == 1 ? "pipe" : "<nil>";
     }
 }
 

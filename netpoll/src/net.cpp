@@ -6,6 +6,9 @@
 // deadline, and forgets stale readiness), the system call, and on EAGAIN
 // poll_wait, then the call again. References keep the descriptor open while
 // a call uses it (netpoll/detail/socket.hpp).
+//
+// A conn may hold an in-memory stream instead of a socket (net::pipe, in
+// pipe.cpp): every conn call tests for it first and forwards to it.
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -29,6 +32,7 @@
 
 #include "netpoll/detail/net_internal.hpp"
 #include "netpoll/detail/socket.hpp"
+#include "netpoll/detail/stream.hpp"
 #include "runtime/detail/park.hpp"
 
 namespace goro::net {
@@ -144,11 +148,7 @@ auto or_throw_op(const char* op, socket* s, Call call) {
     return or_throw(call, [&] { return describe(op, s); });
 }
 
-std::int64_t deadline_ns(time_point t) noexcept {
-    if (t == time_point{}) return 0;  // none, as Go's zero Time
-    const std::int64_t ns = goro::detail::saturating_ns(t.time_since_epoch());
-    return ns <= 0 ? 1 : ns;  // any time before the clock's start is in the past
-}
+using detail::deadline_ns;
 
 template <class Syscall>
 std::size_t io_loop(socket* s, io_mode mode, std::error_code& ec, Syscall call) noexcept {
@@ -227,16 +227,32 @@ address remote_of(const socket* s) { return s ? s->remote : address{}; }
 
 conn::conn() noexcept = default;
 conn::conn(std::unique_ptr<detail::socket> s) noexcept : socket_(std::move(s)) {}
+conn::conn(std::unique_ptr<detail::stream> s) noexcept : stream_(std::move(s)) {}
 conn::conn(conn&&) noexcept = default;
 conn& conn::operator=(conn&&) noexcept = default;
 conn::~conn() = default;
-conn::operator bool() const noexcept { return socket_ != nullptr; }
+conn::operator bool() const noexcept { return socket_ != nullptr || stream_ != nullptr; }
+
+// An in-memory conn (stream_ set) forwards every call to its stream; the
+// branch is the only cost on the socket path.
+namespace {
+
+template <class Call>
+auto or_throw_stream(const char* op, const detail::stream& s, Call call) {
+    return or_throw(call, [&] { return s.describe(op); });
+}
+
+}  // namespace
 
 std::size_t conn::read(void* data, std::size_t size, std::error_code& ec) noexcept {
+    if (stream_) [[unlikely]]
+        return stream_->read(data, size, ec);
     return read_some(socket_.get(), data, size, ec);
 }
 
 std::size_t conn::read(void* data, std::size_t size) {
+    if (stream_) [[unlikely]]
+        return or_throw_stream("read", *stream_, [&](std::error_code& ec) { return read(data, size, ec); });
     return or_throw_op("read", socket_.get(), [&](std::error_code& ec) { return read(data, size, ec); });
 }
 
@@ -244,7 +260,7 @@ std::size_t conn::read_full(void* data, std::size_t size, std::error_code& ec) n
     ec.clear();
     std::size_t done = 0;
     while (done < size) {
-        const std::size_t n = read_some(socket_.get(), static_cast<char*>(data) + done, size - done, ec);
+        const std::size_t n = read(static_cast<char*>(data) + done, size - done, ec);
         if (ec) return done;
         if (n == 0) {
             ec = done == 0 ? errc::eof : errc::unexpected_eof;
@@ -256,24 +272,38 @@ std::size_t conn::read_full(void* data, std::size_t size, std::error_code& ec) n
 }
 
 std::size_t conn::read_full(void* data, std::size_t size) {
+    if (stream_) [[unlikely]]
+        return or_throw_stream("read", *stream_, [&](std::error_code& ec) { return read_full(data, size, ec); });
     return or_throw_op("read", socket_.get(), [&](std::error_code& ec) { return read_full(data, size, ec); });
 }
 
 std::size_t conn::write(const void* data, std::size_t size, std::error_code& ec) noexcept {
+    if (stream_) [[unlikely]]
+        return stream_->write(data, size, ec);
     return write_all(socket_.get(), data, size, ec);
 }
 
 std::size_t conn::write(const void* data, std::size_t size) {
+    if (stream_) [[unlikely]]
+        return or_throw_stream("write", *stream_, [&](std::error_code& ec) { return write(data, size, ec); });
     return or_throw_op("write", socket_.get(), [&](std::error_code& ec) { return write(data, size, ec); });
 }
 
-void conn::close(std::error_code& ec) noexcept { close_socket(socket_.get(), ec); }
+void conn::close(std::error_code& ec) noexcept {
+    if (stream_) [[unlikely]]
+        return stream_->close(ec);
+    close_socket(socket_.get(), ec);
+}
 
 void conn::close() {
+    if (stream_) [[unlikely]]
+        return or_throw_stream("close", *stream_, [&](std::error_code& ec) { close(ec); });
     or_throw_op("close", socket_.get(), [&](std::error_code& ec) { close(ec); });
 }
 
 void conn::shutdown(shutdown_how how, std::error_code& ec) noexcept {
+    if (stream_) [[unlikely]]
+        return stream_->shutdown(how, ec);
     ec.clear();
     fd_ref ref(socket_.get());
     if (!ref) {
@@ -284,17 +314,43 @@ void conn::shutdown(shutdown_how how, std::error_code& ec) noexcept {
 }
 
 void conn::shutdown(shutdown_how how) {
+    if (stream_) [[unlikely]]
+        return or_throw_stream("shutdown", *stream_, [&](std::error_code& ec) { shutdown(how, ec); });
     or_throw_op("shutdown", socket_.get(), [&](std::error_code& ec) { shutdown(how, ec); });
 }
 
-void conn::set_deadline(time_point t) { net::set_deadline(socket_.get(), 3, t); }
-void conn::set_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 3, t, ec); }
-void conn::set_read_deadline(time_point t) { net::set_deadline(socket_.get(), 1, t); }
-void conn::set_read_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 1, t, ec); }
-void conn::set_write_deadline(time_point t) { net::set_deadline(socket_.get(), 2, t); }
-void conn::set_write_deadline(time_point t, std::error_code& ec) noexcept { net::set_deadline(socket_.get(), 2, t, ec); }
+namespace {
+
+void set_conn_deadline(socket* s, detail::stream* st, int modes, time_point t, std::error_code& ec) noexcept {
+    if (st) [[unlikely]]
+        return st->set_deadline(modes, t, ec);
+    set_deadline(s, modes, t, ec);
+}
+
+void set_conn_deadline(socket* s, detail::stream* st, int modes, time_point t) {
+    if (st) [[unlikely]]
+        return or_throw_stream("set deadline", *st, [&](std::error_code& ec) { st->set_deadline(modes, t, ec); });
+    set_deadline(s, modes, t);
+}
+
+}  // namespace
+
+void conn::set_deadline(time_point t) { set_conn_deadline(socket_.get(), stream_.get(), 3, t); }
+void conn::set_deadline(time_point t, std::error_code& ec) noexcept {
+    set_conn_deadline(socket_.get(), stream_.get(), 3, t, ec);
+}
+void conn::set_read_deadline(time_point t) { set_conn_deadline(socket_.get(), stream_.get(), 1, t); }
+void conn::set_read_deadline(time_point t, std::error_code& ec) noexcept {
+    set_conn_deadline(socket_.get(), stream_.get(), 1, t, ec);
+}
+void conn::set_write_deadline(time_point t) { set_conn_deadline(socket_.get(), stream_.get(), 2, t); }
+void conn::set_write_deadline(time_point t, std::error_code& ec) noexcept {
+    set_conn_deadline(socket_.get(), stream_.get(), 2, t, ec);
+}
 
 void conn::set_no_delay(bool on) {
+    if (stream_) [[unlikely]]
+        return;  // nothing to delay in memory, as for a Unix socket
     fd_ref ref(socket_.get());
     if (!ref) throw_op(errc::closed, "set no delay", socket_.get());
     if (socket_->family == AF_UNIX) return;
@@ -303,8 +359,8 @@ void conn::set_no_delay(bool on) {
         throw_op(last_error(), "set no delay", socket_.get());
 }
 
-address conn::local_address() const { return local_of(socket_.get()); }
-address conn::remote_address() const { return remote_of(socket_.get()); }
+address conn::local_address() const { return stream_ ? stream_->local_address() : local_of(socket_.get()); }
+address conn::remote_address() const { return stream_ ? stream_->remote_address() : remote_of(socket_.get()); }
 int conn::native_handle() const noexcept { return socket_ ? socket_->open_fd() : -1; }
 
 // ------------------------------------------------------------------ listener

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include <goro/goro.hpp>
 
@@ -91,6 +92,32 @@ void net_over_loopback() {
     expect(c.remote_address() == where, "a closed conn's remote address");
 }
 
+// io::pipe and net::pipe: conn's layout (a socket or an in-memory stream)
+// and the io templates, instantiated here and in the library alike.
+void pipes() {
+    auto [r, w] = goro::io::pipe();
+    goro::go([w = std::move(w)]() mutable {
+        goro::io::write_string(w, "through");
+        w.close();
+    });
+    expect(goro::io::read_all(r) == "through", "an io::pipe");
+    auto [a, b] = goro::net::pipe();
+    goro::go([a = std::move(a)]() mutable {
+        a.write("pipe");
+        a.close();
+    });
+    goro::io::pipe_reader r2;
+    goro::io::pipe_writer w2;
+    std::tie(r2, w2) = goro::io::pipe();
+    goro::net::conn& peer = b;  // Clang 14 cannot capture a structured binding
+    goro::go([&peer, &w2] {
+        goro::io::copy(w2, peer);
+        w2.close();
+    });
+    expect(goro::io::read_all(r2) == "pipe", "io::copy from a net::pipe");
+    expect(b.remote_address().to_string() == "pipe", "a net::pipe's address");
+}
+
 }  // namespace
 
 int main() {
@@ -99,6 +126,7 @@ int main() {
         channels_and_select();
         time_and_context();
         net_over_loopback();
+        pipes();
         return failures == 0 ? 0 : 1;
     });
 }

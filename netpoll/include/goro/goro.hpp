@@ -7,6 +7,7 @@
 #include <goro/context.hpp>
 #include <goro/errgroup.hpp>
 #include <goro/fiber_local.hpp>
+#include <goro/io.hpp>
 #include <goro/net.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>

@@ -43,6 +43,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace goro {
@@ -79,6 +80,7 @@ using time_point = std::chrono::steady_clock::time_point;
 
 namespace detail {
 struct socket;
+class stream;
 }
 
 // ---------------------------------------------------------------- address
@@ -94,6 +96,9 @@ public:
     static address parse(std::string_view host_port);
     static address parse(std::string_view host_port, std::error_code& ec) noexcept;
     static address unix_path(std::string_view path);  // "@name": abstract
+    // Either end of a net::pipe (Go's pipeAddr): family AF_UNSPEC, no IP,
+    // prints "pipe".
+    static address pipe() noexcept;
 
     int family() const noexcept;  // AF_INET, AF_INET6, AF_UNIX or AF_UNSPEC
     int port() const noexcept;    // 0 for Unix
@@ -120,7 +125,8 @@ enum class shutdown_how { read = SHUT_RD, write = SHUT_WR, both = SHUT_RDWR };
 
 // ---------------------------------------------------------------- conn
 
-// A connected stream socket (TCP or Unix). Move-only; the destructor closes.
+// A connected stream socket (TCP or Unix), or one end of a net::pipe.
+// Move-only; the destructor closes.
 class conn {
 public:
     conn() noexcept;
@@ -167,10 +173,24 @@ public:
     int native_handle() const noexcept;  // -1 once closed
 
     explicit conn(std::unique_ptr<detail::socket> s) noexcept;  // internal
+    explicit conn(std::unique_ptr<detail::stream> s) noexcept;  // internal: an in-memory conn
 
 private:
     std::unique_ptr<detail::socket> socket_;
+    std::unique_ptr<detail::stream> stream_;  // instead of socket_ for an in-memory conn (net::pipe)
 };
+
+// Go's net.Pipe: two connected in-memory conns, full duplex. What one writes
+// the other reads, with nothing buffered: a write parks until the peer has
+// read all of it (as io::pipe, one in each direction). Deadlines work as on
+// TCP (errc::timeout, and a later deadline makes calls work again); close()
+// fails later and blocked calls on this end with errc::closed, and the peer
+// then reads EOF and its writes fail with io::errc::closed_pipe (equal to
+// std::errc::broken_pipe, as a TCP write to a closed peer's EPIPE).
+// shutdown(write) ends what the peer reads; shutdown(read) fails the peer's
+// writes. Both addresses are address::pipe() ("pipe"); native_handle() is -1
+// and set_no_delay does nothing.
+std::pair<conn, conn> pipe();
 
 // ---------------------------------------------------------------- listener
 
