@@ -131,15 +131,14 @@ GORO_SCENARIO(signal_notify_context_cancels) {
             };
             {
                 // A signal raised in this process cancels ctx.
-                auto pair = goro::signal_notify_context(goro::background(), {SIGUSR1, SIGUSR2});
-                const goro::context ctx = pair.first;
+                auto [ctx, stop] = goro::signal_notify_context(goro::background(), {SIGUSR1, SIGUSR2});
                 emit("fresh_not_done", !ctx.err());
                 ::raise(SIGUSR1);
                 emit("signal_cancels", done_soon(ctx) && ctx.err() == goro::context_errc::canceled);
                 // Still registered until stop(): a second one is caught too.
                 ::raise(SIGUSR1);
-                pair.second();
-                pair.second();  // again: nothing happens
+                stop();
+                stop();  // again: nothing happens
                 emit("err_after_stop", ctx.err() == goro::context_errc::canceled);
             }
             {
