@@ -12,6 +12,9 @@
 //   - The loop reads the socket without taking a socket reference or lock:
 //     the socket is never closed, and an abandoned loop fiber is forgotten
 //     by the poller when its run ends.
+//   - signal_notify_context is signal_notify on a channel of its own and a
+//     fiber that cancels the context on the first signal; the fiber ends
+//     when the context is done, however that comes about.
 
 #include <signal.h>
 #include <sys/socket.h>
@@ -25,6 +28,7 @@
 
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
+#include <goro/select.hpp>
 #include <goro/signal.hpp>
 
 #include "netpoll/detail/poll_desc.hpp"
@@ -164,6 +168,39 @@ void signal_stop(const chan<int>& ch) {
     st.registrations.erase(
         std::remove_if(st.registrations.begin(), st.registrations.end(), [&](const registration& r) { return r.ch == ch; }),
         st.registrations.end());
+}
+
+void signal_stop_func::operator()() const {
+    cancel_();
+    if (ch_) signal_stop(ch_);
+}
+
+std::pair<context, signal_stop_func> signal_notify_context(const context& parent, std::initializer_list<int> signals) {
+    std::pair<context, cancel_func> child = with_cancel(parent);
+    const context ctx = child.first;
+    const cancel_func cancel = child.second;
+    // One slot is enough: the first signal cancels, and later ones only
+    // need to be caught, not seen.
+    auto ch = make_chan<int>(1);
+    try {
+        signal_notify(ch, signals);
+    } catch (...) {
+        cancel();  // unlink from parent
+        throw;
+    }
+    if (!ctx.err()) {
+        try {
+            go(spawn_options{.stack_size = 0, .name = "signal_notify_context"}, [ctx, cancel, ch] {
+                (void)select(recv(ch), recv(ctx.done()));
+                cancel();  // does nothing if ctx was done already
+            });
+        } catch (...) {
+            cancel();
+            signal_stop(ch);
+            throw;
+        }
+    }
+    return {ctx, signal_stop_func(cancel, ch)};
 }
 
 }  // namespace goro

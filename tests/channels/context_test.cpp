@@ -18,9 +18,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -95,6 +98,33 @@ struct tracked {
 };
 
 const goro::context_key<tracked> tracked_key;
+
+// A cause a test gives: its what() names it.
+struct cause_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// What goro::cause returned, as text: "none" for null, "cause:<what>" for
+// a cause_error, "err:<message>" for the std::system_error of a plain
+// cancellation (in the context category).
+std::string cause_text(const std::exception_ptr& p) {
+    if (!p) return "none";
+    try {
+        std::rethrow_exception(p);
+    } catch (const cause_error& e) {
+        return std::string("cause:") + e.what();
+    } catch (const std::system_error& e) {
+        if (&e.code().category() != &goro::context_category()) return "system_error";
+        return "err:" + e.code().message();
+    } catch (...) {
+        return "unknown";
+    }
+}
+
+std::string err_text(const goro::context& c) {
+    const std::error_code e = c.err();
+    return e ? e.message() : "none";
+}
 
 }  // namespace
 
@@ -728,6 +758,502 @@ TEST_CASE("context.TestDeadlineExceededSupportsTimeout") {
 
 // TestCustomContextGoroutines is not ported: goro has no user-defined
 // context types, so there is no goroutine to watch a foreign Done channel.
+
+// ---------------------------------------------------------------------------
+// Ports of Go 1.20-1.21's additions to context_test.go: Cause, AfterFunc,
+// WithoutCancel. Go's custom-Context variants have no counterpart, as above.
+
+TEST_CASE("context.TestCause") {
+    const auto parent_cause = std::make_exception_ptr(cause_error("parentCause"));
+    const auto child_cause = std::make_exception_ptr(cause_error("childCause"));
+    const auto too_slow = std::make_exception_ptr(cause_error("tooSlow"));
+    const auto finished_early = std::make_exception_ptr(cause_error("finishedEarly"));
+    constexpr const char* canceled = "context canceled";
+    constexpr const char* deadline = "context deadline exceeded";
+    struct scenario {
+        const char* name;
+        std::function<goro::context()> make;
+        const char* err;    // err_text
+        std::string cause;  // cause_text
+    };
+    const std::vector<scenario> scenarios = {
+        {"Background", [] { return goro::background(); }, "none", "none"},
+        {"TODO", [] { return goro::todo(); }, "none", "none"},
+        {"WithCancel",
+         [] {
+             auto p = goro::with_cancel(goro::background());
+             p.second();
+             return p.first;
+         },
+         canceled, "err:context canceled"},
+        {"WithCancelCause",
+         [&] {
+             auto p = goro::with_cancel_cause(goro::background());
+             p.second(parent_cause);
+             return p.first;
+         },
+         canceled, "cause:parentCause"},
+        {"WithCancelCause nil",
+         [] {
+             auto p = goro::with_cancel_cause(goro::background());
+             p.second(nullptr);
+             return p.first;
+         },
+         canceled, "err:context canceled"},
+        {"WithCancelCause: parent cause before child",
+         [&] {
+             auto parent = goro::with_cancel_cause(goro::background());
+             auto child = goro::with_cancel_cause(parent.first);
+             parent.second(parent_cause);
+             child.second(child_cause);
+             return child.first;
+         },
+         canceled, "cause:parentCause"},
+        {"WithCancelCause: parent cause after child",
+         [&] {
+             auto parent = goro::with_cancel_cause(goro::background());
+             auto child = goro::with_cancel_cause(parent.first);
+             child.second(child_cause);
+             parent.second(parent_cause);
+             return child.first;
+         },
+         canceled, "cause:childCause"},
+        {"WithCancelCause: parent cause before nil",
+         [&] {
+             auto parent = goro::with_cancel_cause(goro::background());
+             auto child = goro::with_cancel(parent.first);
+             parent.second(parent_cause);
+             child.second();
+             return child.first;
+         },
+         canceled, "cause:parentCause"},
+        {"WithCancelCause: parent cause after nil",
+         [&] {
+             auto parent = goro::with_cancel_cause(goro::background());
+             auto child = goro::with_cancel(parent.first);
+             child.second();
+             parent.second(parent_cause);
+             return child.first;
+         },
+         canceled, "err:context canceled"},
+        {"WithCancelCause: child born under a cancelled parent",
+         [&] {
+             auto parent = goro::with_cancel_cause(goro::background());
+             parent.second(parent_cause);
+             return goro::with_timeout(parent.first, very_long_duration).first;
+         },
+         canceled, "cause:parentCause"},
+        {"WithCancelCause: value context over it",
+         [&] {
+             auto p = goro::with_cancel_cause(goro::background());
+             p.second(child_cause);
+             return other_context(p.first);
+         },
+         canceled, "cause:childCause"},
+        {"WithTimeout", [] { return goro::with_timeout(goro::background(), 0s).first; }, deadline,
+         "err:context deadline exceeded"},
+        {"WithTimeout canceled",
+         [] {
+             auto p = goro::with_timeout(goro::background(), very_long_duration);
+             p.second();
+             return p.first;
+         },
+         canceled, "err:context canceled"},
+        {"WithTimeoutCause", [&] { return goro::with_timeout_cause(goro::background(), 0s, too_slow).first; },
+         deadline, "cause:tooSlow"},
+        {"WithTimeoutCause canceled",
+         [&] {
+             auto p = goro::with_timeout_cause(goro::background(), very_long_duration, too_slow);
+             p.second();
+             return p.first;
+         },
+         canceled, "err:context canceled"},
+        {"WithTimeoutCause stacked",
+         [&] {
+             auto parent = goro::with_cancel_cause(goro::background());
+             auto child = goro::with_timeout_cause(parent.first, 0s, too_slow);
+             parent.second(finished_early);
+             return child.first;
+         },
+         deadline, "cause:tooSlow"},
+        {"WithTimeoutCause stacked canceled",
+         [&] {
+             auto parent = goro::with_cancel_cause(goro::background());
+             parent.second(finished_early);
+             return goro::with_timeout_cause(parent.first, 0s, too_slow).first;
+         },
+         canceled, "cause:finishedEarly"},
+        {"WithDeadlineCause in the past",
+         [&] { return goro::with_deadline_cause(goro::background(), steady::now() - 1s, too_slow).first; },
+         deadline, "cause:tooSlow"},
+        {"WithoutCancel", [] { return goro::without_cancel(goro::background()); }, "none", "none"},
+        {"WithoutCancel canceled",
+         [&] {
+             auto p = goro::with_cancel_cause(goro::background());
+             const goro::context c = goro::without_cancel(p.first);
+             p.second(finished_early);
+             return c;
+         },
+         "none", "none"},
+        {"WithoutCancel timeout",
+         [&] { return goro::without_cancel(goro::with_timeout_cause(goro::background(), 0s, too_slow).first); },
+         "none", "none"},
+    };
+    for_each_procs([&](int) {
+        for (const scenario& s : scenarios) {
+            const goro::context ctx = s.make();
+            const std::string err = err_text(ctx);
+            const std::string got = cause_text(goro::cause(ctx));
+            CHECK_MESSAGE(err == s.err, s.name, ": err ", err);
+            CHECK_MESSAGE(got == s.cause, s.name, ": cause ", got);
+        }
+        // The cause given is the very exception, not a copy.
+        auto [ctx, cancel] = goro::with_cancel_cause(goro::background());
+        CHECK(goro::cause(ctx) == nullptr);
+        cancel(parent_cause);
+        CHECK(goro::cause(ctx) == parent_cause);
+        cancel(child_cause);  // only the first cancellation counts
+        CHECK(goro::cause(ctx) == parent_cause);
+    });
+}
+
+TEST_CASE("context.TestCause: a deadline that fires later reports its cause, also through a child") {
+    for_each_procs([&](int) {
+        const auto too_slow = std::make_exception_ptr(cause_error("tooSlow"));
+        const auto other = std::make_exception_ptr(cause_error("other"));
+        auto [parent, cancel_parent] = goro::with_timeout_cause(goro::background(), short_duration, too_slow);
+        // The child's own deadline comes later: the parent's fires first, with the parent's cause.
+        auto [child, cancel_child] = goro::with_timeout_cause(parent, very_long_duration, other);
+        CHECK(goro::cause(parent) == nullptr);
+        const bool done = wait_done(child);
+        CHECK(done);
+        CHECK(child.err() == context_errc::deadline_exceeded);
+        CHECK(goro::cause(child) == too_slow);
+        CHECK(goro::cause(parent) == too_slow);
+        cancel_child();
+        cancel_parent();
+        CHECK(goro::cause(child) == too_slow);
+    });
+}
+
+TEST_CASE("context.TestCauseRace") {
+    for_each_procs([&](int) {
+        const auto why = std::make_exception_ptr(cause_error("TestCauseRace"));
+        {
+            auto [ctx, cancel] = goro::with_cancel_cause(goro::background());
+            goro::go([c = cancel, why] { c(why); });
+            // Polls cause() rather than waiting on done(): reading it must be
+            // synchronized with the cancel by itself.
+            std::exception_ptr seen;
+            for (;;) {
+                seen = goro::cause(ctx);
+                if (seen) break;
+                goro::yield();
+            }
+            CHECK(seen == why);
+        }
+        {
+            // The same from a plain thread.
+            auto [ctx, cancel] = goro::with_cancel_cause(goro::background());
+            plain_thread canceller([c = cancel, why] { c(why); });
+            std::exception_ptr seen;
+            for (;;) {
+                seen = goro::cause(ctx);
+                if (seen) break;
+                goro::yield();
+            }
+            canceller.join();
+            CHECK(seen == why);
+            CHECK(ctx.err() == context_errc::canceled);
+        }
+    });
+}
+
+TEST_CASE("context.TestAfterFuncCalledAfterCancel") {
+    for_each_procs([&](int) {
+        auto [ctx, cancel] = goro::with_cancel(goro::background());
+        auto donec = goro::make_chan<std::monostate>();
+        auto stop = goro::after_func(ctx, [donec] { donec.close(); });
+        const int early = goro::select(goro::recv(donec), goro::recv(goro::after(short_duration)));
+        CHECK_MESSAGE(early == 1, "AfterFunc called before the context was done");
+        cancel();
+        const bool called = goro::select(goro::recv(donec), goro::recv(goro::after(hang_guard))) == 0;
+        CHECK_MESSAGE(called, "AfterFunc not called after the context was cancelled");
+        const bool stopped = stop();
+        CHECK_MESSAGE(!stopped, "stop() = true after f was started, want false");
+    });
+}
+
+TEST_CASE("context.TestAfterFuncCalledAfterTimeout") {
+    for_each_procs([&](int) {
+        auto [ctx, cancel] = goro::with_timeout(goro::background(), short_duration);
+        auto donec = goro::make_chan<std::monostate>();
+        auto stop = goro::after_func(ctx, [donec] { donec.close(); });
+        const bool called = goro::select(goro::recv(donec), goro::recv(goro::after(hang_guard))) == 0;
+        CHECK_MESSAGE(called, "AfterFunc not called after the timeout");
+        CHECK_FALSE(stop());
+        cancel();
+    });
+}
+
+TEST_CASE("context.TestAfterFuncCalledImmediately") {
+    for_each_procs([&](int) {
+        auto [ctx, cancel] = goro::with_cancel(goro::background());
+        cancel();
+        auto donec = goro::make_chan<std::monostate>();
+        auto stop = goro::after_func(ctx, [donec] { donec.close(); });
+        const bool called = goro::select(goro::recv(donec), goro::recv(goro::after(hang_guard))) == 0;
+        CHECK_MESSAGE(called, "AfterFunc not called for an already-cancelled context");
+        CHECK_FALSE(stop());
+    });
+}
+
+TEST_CASE("context.TestAfterFuncNotCalledAfterStop") {
+    for_each_procs([&](int) {
+        auto [ctx, cancel] = goro::with_cancel(goro::background());
+        auto donec = goro::make_chan<std::monostate>();
+        auto stop = goro::after_func(ctx, [donec] { donec.close(); });
+        const bool stopped = stop();
+        CHECK_MESSAGE(stopped, "stop() = false before the context was done, want true");
+        cancel();
+        const int chosen = goro::select(goro::recv(donec), goro::recv(goro::after(short_duration)));
+        CHECK_MESSAGE(chosen == 1, "AfterFunc called after stop");
+        CHECK_FALSE(stop());  // stopped already
+    });
+}
+
+TEST_CASE("context.TestAfterFuncCalledAsynchronously") {
+    // cancel() starts f and returns: f runs on a fiber of its own, so an f
+    // that blocks until the canceller reads from it does not block cancel().
+    for_each_procs([&](int) {
+        auto [ctx, cancel] = goro::with_cancel(goro::background());
+        auto donec = goro::make_chan<std::monostate>();
+        auto stop = goro::after_func(ctx, [donec] { donec.send({}); });
+        cancel();
+        const bool called = goro::select(goro::recv(donec), goro::recv(goro::after(hang_guard))) == 0;
+        CHECK_MESSAGE(called, "AfterFunc not called after the context was cancelled");
+        CHECK_FALSE(stop());
+    });
+}
+
+TEST_CASE("context.TestWithoutCancel") {
+    for_each_procs([&](int) {
+        const goro::context_key<std::string> key;
+        auto [parent, cancel] = goro::with_timeout(goro::with_value(goro::background(), key, "value"), very_long_duration);
+        const goro::context ctx = goro::without_cancel(parent);
+        CHECK(parent.deadline().has_value());
+        CHECK_FALSE(ctx.deadline().has_value());
+        CHECK(!ctx.done());  // the nil channel: never ready
+        CHECK(!ctx.err());
+        CHECK(value_of(ctx, key) == std::optional<std::string>("value"));
+        cancel();
+        CHECK(is_done(parent));
+        CHECK_FALSE(is_done(ctx));
+        CHECK(!ctx.err());
+        CHECK(goro::cause(ctx) == nullptr);
+        CHECK(value_of(ctx, key) == std::optional<std::string>("value"));  // values outlive the cancel
+    });
+}
+
+// ---------------------------------------------------------------------------
+// goro's own checks of cause, after_func and without_cancel
+
+TEST_CASE("context: a cause reaches every descendant, and a plain cancel's cause is a std::system_error with err()") {
+    for_each_procs([&](int) {
+        const auto why = std::make_exception_ptr(cause_error("shutdown"));
+        auto [root, cancel] = goro::with_cancel_cause(goro::background());
+        std::vector<goro::context> chain;
+        goro::context c = root;
+        for (int i = 0; i < 30; ++i) {
+            if (i % 3 == 0) {
+                c = goro::with_value(c, layer_key, i);
+            } else if (i % 3 == 1) {
+                c = goro::with_cancel(c).first;
+            } else {
+                c = goro::with_timeout_cause(c, very_long_duration, std::make_exception_ptr(cause_error("late"))).first;
+            }
+            chain.push_back(c);
+        }
+        for (const auto& x : chain) CHECK(goro::cause(x) == nullptr);
+        cancel(why);
+        int wrong = 0;
+        for (const auto& x : chain)
+            if (!is_done(x) || goro::cause(x) != why) ++wrong;
+        CHECK(wrong == 0);
+
+        // A plain cancellation's cause, rethrown, is a std::system_error
+        // whose code is err().
+        auto [plain, plain_cancel] = goro::with_cancel(goro::background());
+        plain_cancel();
+        std::error_code code;
+        try {
+            std::rethrow_exception(goro::cause(plain));
+        } catch (const std::system_error& e) {
+            code = e.code();
+        }
+        CHECK(code == context_errc::canceled);
+        CHECK(code == plain.err());
+    });
+}
+
+TEST_CASE("context: after_func runs f once per registration, on its own fiber, for a cancel from a fiber or a thread") {
+    for_each_procs([&](int) {
+        const int n = 100;
+        auto [ctx, cancel] = goro::with_cancel(goro::background());
+        const goro::context child = other_context(goro::with_cancel(ctx).first);
+        std::atomic<int> runs{0};
+        goro::wait_group wg;
+        wg.add(n);
+        std::vector<goro::after_func_stop> stops;
+        for (int i = 0; i < n; ++i) {
+            // Half on ctx, half on a descendant: the cancel reaches both.
+            stops.push_back(goro::after_func(i % 2 ? ctx : child, [&] {
+                runs.fetch_add(1);
+                wg.done();
+            }));
+        }
+        plain_thread canceller([c = cancel] { c(); });
+        canceller.join();
+        wg.wait();
+        CHECK(runs.load() == n);
+        int stopped = 0;
+        for (auto& s : stops)
+            if (s()) ++stopped;
+        CHECK(stopped == 0);
+        cancel();  // again: nothing runs twice
+        goro::yield();
+        CHECK(runs.load() == n);
+
+        // A default-constructed stop does nothing.
+        const goro::after_func_stop none;
+        CHECK_FALSE(none());
+    });
+}
+
+TEST_CASE("context: after_func on a context that can never be done never runs f; stop() says so once") {
+    for_each_procs([&](int) {
+        std::atomic<int> runs{0};
+        auto on_background = goro::after_func(goro::background(), [&] { runs.fetch_add(1); });
+        auto [parent, cancel] = goro::with_cancel(goro::background());
+        auto on_detached = goro::after_func(goro::without_cancel(parent), [&] { runs.fetch_add(1); });
+        cancel();
+        goro::sleep_for(short_duration);
+        CHECK(runs.load() == 0);
+        CHECK(on_background());
+        CHECK_FALSE(on_background());
+        CHECK(on_detached());
+        CHECK_FALSE(on_detached());
+    });
+}
+
+TEST_CASE("context: after_func keeps f until it runs or is stopped, and no longer") {
+    for_each_procs([&](int) {
+        const int before = tracked::alive.load();
+        auto [ctx, cancel] = goro::with_cancel(goro::background());
+        {
+            // Dropping the stop does not unregister f (Go lets the stop func go).
+            (void)goro::after_func(ctx, [t = tracked(1)] { (void)t; });
+        }
+        CHECK(tracked::alive.load() == before + 1);
+        // stop() drops f and its captures at once.
+        auto stop = goro::after_func(ctx, [t = tracked(2)] { (void)t; });
+        CHECK(tracked::alive.load() == before + 2);
+        CHECK(stop());
+        CHECK(tracked::alive.load() == before + 1);
+        // Many registrations stopped leave nothing behind, and the context
+        // still runs the one left.
+        for (int i = 0; i < 1000; ++i) {
+            auto s = goro::after_func(ctx, [t = tracked(3)] { (void)t; });
+            (void)s();
+        }
+        CHECK(tracked::alive.load() == before + 1);
+        cancel();
+        CHECK(eventually([&] { return tracked::alive.load() == before; }));
+
+        // A context dropped without being cancelled frees its after_funcs
+        // (they can never run).
+        {
+            auto [p, c] = goro::with_cancel(goro::background());
+            (void)goro::after_func(p, [t = tracked(4)] { (void)t; });
+            auto kept = goro::after_func(p, [t = tracked(5)] { (void)t; });
+            CHECK(tracked::alive.load() == before + 2);
+        }
+        CHECK(tracked::alive.load() == before);
+    });
+}
+
+TEST_CASE("context: a stop() racing the cancel either runs f or returns true, never both or neither") {
+    for_each_procs([&](int) {
+        const std::uint64_t seed = clock_seed();
+        std::mt19937_64 rnd(seed);
+        const int n = stress(300, 5000);
+        std::atomic<int> runs{0};
+        int stopped = 0;
+        for (int i = 0; i < n; ++i) {
+            auto [ctx, cancel] = goro::with_cancel(goro::background());
+            auto stop = goro::after_func(ctx, [&] { runs.fetch_add(1); });
+            goro::wait_group wg;
+            wg.add(1);
+            goro::go([&wg, c = cancel, spins = static_cast<int>(rnd() % 20)] {
+                for (int k = 0; k < spins; ++k) goro::yield();
+                c();
+                wg.done();
+            });
+            for (int k = static_cast<int>(rnd() % 20); k > 0; --k) goro::yield();
+            if (stop()) ++stopped;
+            wg.wait();
+        }
+        // Every f that was started finishes; then the counts must add up.
+        const bool all_ran = eventually([&] { return runs.load() + stopped >= n; });
+        eventually([] { return goro::num_fibers() <= 1; });
+        const int ran = runs.load();
+        CHECK_MESSAGE(all_ran, seed_text(seed));
+        CHECK_MESSAGE(ran + stopped == n, seed_text(seed), " ran=", ran, " stopped=", stopped);
+    });
+}
+
+TEST_CASE("context: without_cancel cuts the cancellation and the deadline, not the values") {
+    for_each_procs([&](int) {
+        const goro::context_key<int> key;
+        auto [parent, cancel] = goro::with_timeout(goro::with_value(goro::background(), key, 7), short_duration);
+        const goro::context detached = goro::without_cancel(parent);
+        CHECK(!detached.done());
+        CHECK(detached != parent);
+
+        // Derived contexts: a cancel child is linked to nothing above the
+        // detached node, and a timeout child keeps its own, later deadline.
+        auto [child, cancel_child] = goro::with_cancel(detached);
+        auto [timed, cancel_timed] = goro::with_timeout(detached, very_long_duration);
+        CHECK(timed.deadline().has_value());
+        if (timed.deadline() && parent.deadline()) CHECK(*timed.deadline() > *parent.deadline());
+        const goro::context_key<int> inner;
+        const goro::context on_top = goro::with_value(child, inner, 8);
+
+        const bool parent_done = wait_done(parent);
+        CHECK(parent_done);
+        CHECK(parent.err() == context_errc::deadline_exceeded);
+        CHECK_FALSE(is_done(detached));
+        CHECK_FALSE(is_done(child));
+        CHECK_FALSE(is_done(timed));
+        CHECK(value_of(on_top, key) == std::optional<int>(7));
+        CHECK(value_of(on_top, inner) == std::optional<int>(8));
+
+        // Born under an already-done parent: still not done.
+        const goro::context late = goro::without_cancel(parent);
+        auto [late_child, cancel_late] = goro::with_cancel(late);
+        CHECK_FALSE(is_done(late_child));
+        CHECK(!late.err());
+
+        // The children still cancel by their own cancel.
+        cancel_child();
+        CHECK(is_done(on_top));
+        CHECK(on_top.err() == context_errc::canceled);
+        cancel_timed();
+        cancel_late();
+        cancel();
+        CHECK(is_done(late_child));
+    });
+}
 
 // ---------------------------------------------------------------------------
 // goro's own checks

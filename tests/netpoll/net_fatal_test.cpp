@@ -1,7 +1,8 @@
 // tests/netpoll/net_fatal_test.cpp — netpoller behaviour that needs its own
 // process: the deadlock detector with I/O and blocking calls in flight, the
-// EMFILE back-off under a lowered RLIMIT_NOFILE, signal delivery, and a
-// fiber abandoned in an I/O wait when its run returns.
+// EMFILE back-off under a lowered RLIMIT_NOFILE, signal delivery (to
+// channels and to signal_notify_context), and a fiber abandoned in an I/O
+// wait when its run returns.
 
 #include <dirent.h>
 #include <signal.h>
@@ -11,6 +12,8 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <iterator>
 #include <string>
 #include <tuple>
 #include <thread>
@@ -115,6 +118,73 @@ GORO_SCENARIO(signals_arrive_on_channels) {
         goro::signal_stop(sig);
         return 0;
     });
+}
+
+// signal_notify_context on runtimes of each size (one run each, as
+// registrations last for a run): a signal, the parent's cancel, and stop()
+// each cancel the context; each fact is emitted once per run as 1 (or 0).
+GORO_SCENARIO(signal_notify_context_cancels) {
+    for (int procs : procs_values) {
+        goro::config cfg;
+        cfg.procs = procs;
+        const int rc = goro::run(cfg, [] {
+            const auto done_soon = [](const goro::context& c) {
+                return goro::select(goro::recv(c.done()), goro::recv(goro::after(30s))) == 0;
+            };
+            {
+                // A signal raised in this process cancels ctx.
+                auto [ctx, stop] = goro::signal_notify_context(goro::background(), {SIGUSR1, SIGUSR2});
+                emit("fresh_not_done", !ctx.err());
+                ::raise(SIGUSR1);
+                emit("signal_cancels", done_soon(ctx) && ctx.err() == goro::context_errc::canceled);
+                // Still registered until stop(): a second one is caught too.
+                ::raise(SIGUSR1);
+                stop();
+                stop();  // again: nothing happens
+                emit("err_after_stop", ctx.err() == goro::context_errc::canceled);
+            }
+            {
+                // From another thread, the other signal of the set.
+                auto pair = goro::signal_notify_context(goro::background(), {SIGUSR1, SIGUSR2});
+                std::thread([] { ::kill(::getpid(), SIGUSR2); }).detach();
+                emit("thread_signal_cancels", done_soon(pair.first));
+                pair.second();
+            }
+            {
+                // The parent's cancel reaches it, and its fiber ends.
+                const std::size_t before = goro::num_fibers();
+                auto parent = goro::with_cancel(goro::background());
+                auto pair = goro::signal_notify_context(parent.first, {SIGUSR1});
+                parent.second();
+                emit("parent_cancels", done_soon(pair.first) && pair.first.err() == goro::context_errc::canceled);
+                emit("fiber_ends", eventually([before] { return goro::num_fibers() <= before; }));
+                pair.second();
+            }
+            {
+                // stop() alone cancels; a cancelled parent gives a cancelled ctx.
+                auto pair = goro::signal_notify_context(goro::background(), {SIGUSR2});
+                pair.second();
+                emit("stop_cancels", done_soon(pair.first));
+                auto parent = goro::with_cancel(goro::background());
+                parent.second();
+                auto born_done = goro::signal_notify_context(parent.first, {SIGUSR2});
+                emit("born_done", born_done.first.err() == goro::context_errc::canceled);
+                born_done.second();
+            }
+            {
+                // A signal that cannot be caught throws, as signal_notify does.
+                bool threw = false;
+                try {
+                    (void)goro::signal_notify_context(goro::background(), {SIGKILL});
+                } catch (const goro::panic_error&) {
+                    threw = true;
+                }
+                emit("uncatchable_throws", threw);
+            }
+        });
+        if (rc != 0) return rc;
+    }
+    return 0;
 }
 
 namespace {
@@ -248,6 +318,17 @@ TEST_CASE("signal_notify delivers signals to channels instead of killing the pro
     CHECK_MESSAGE(r.exit_status == 0, describe(r));
     CHECK(emitted(r.out, "first") == SIGUSR1);
     CHECK(emitted(r.out, "second") == SIGTERM);
+}
+
+TEST_CASE("signal_notify_context is cancelled by a signal, by its parent or by stop()") {
+    const proc_result r = run_self("signal_notify_context_cancels");
+    CHECK_MESSAGE(r.exit_status == 0, describe(r));
+    const std::size_t runs = std::size(procs_values);
+    for (const char* key : {"fresh_not_done", "signal_cancels", "err_after_stop", "thread_signal_cancels",
+                            "parent_cancels", "fiber_ends", "stop_cancels", "born_done", "uncatchable_throws"}) {
+        const std::vector<std::uint64_t> values = emitted_all(r.out, key);
+        CHECK_MESSAGE(values == std::vector<std::uint64_t>(runs, 1), key);
+    }
 }
 
 TEST_CASE("a fiber abandoned in an I/O wait is forgotten when its run returns") {

@@ -8,12 +8,15 @@
 //   }
 //   cancel();  // always, as in Go: releases the timer and the parent's link
 //
-// Cancelling a context closes its done() channel, sets err(), and cancels
-// every context derived from it; a child never outlives its parent's
-// cancellation. A context is a cheap, thread-safe handle: copy it freely.
+// Cancelling a context closes its done() channel, sets err() and cause(),
+// and cancels every context derived from it; a child never outlives its
+// parent's cancellation. A context is a cheap, thread-safe handle: copy it
+// freely.
 #pragma once
 
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -45,6 +48,10 @@ namespace detail {
 struct context_node;
 }
 
+class cancel_func;
+class cancel_cause_func;
+class after_func_stop;
+
 // A key for with_value / value: keys compare by identity, so a package-level
 // `const goro::context_key<std::string> user_key;` cannot collide with anyone
 // else's key, as Go's unexported key types do not.
@@ -62,7 +69,8 @@ public:
     context();
 
     // A channel closed when this context is cancelled; nil (never ready) for
-    // a context that can never be cancelled, as in Go.
+    // a context that can never be cancelled (the background, or one made by
+    // without_cancel), as Go's Done() returns nil.
     chan<std::monostate> done() const;
 
     // Empty until done() is closed; then context_errc::canceled or
@@ -83,8 +91,13 @@ public:
 private:
     friend class cancel_func;
     friend context todo();
-    friend std::pair<context, class cancel_func> with_cancel(const context& parent);
-    friend std::pair<context, class cancel_func> with_deadline(const context& parent, time_point deadline);
+    friend std::pair<context, cancel_func> with_cancel(const context& parent);
+    friend std::pair<context, cancel_cause_func> with_cancel_cause(const context& parent);
+    friend std::pair<context, cancel_func> with_deadline_cause(const context& parent, time_point deadline,
+                                                               std::exception_ptr cause);
+    friend context without_cancel(const context& parent);
+    friend std::exception_ptr cause(const context& ctx);
+    friend after_func_stop after_func(const context& ctx, std::function<void()> f);
     template <class T, class V>
     friend context with_value(const context& parent, const context_key<T>& key, V&& value);
 
@@ -105,8 +118,40 @@ public:
 
 private:
     friend std::pair<context, cancel_func> with_cancel(const context& parent);
-    friend std::pair<context, cancel_func> with_deadline(const context& parent, time_point deadline);
+    friend std::pair<context, cancel_func> with_deadline_cause(const context& parent, time_point deadline,
+                                                               std::exception_ptr cause);
     explicit cancel_func(std::shared_ptr<detail::context_node> node) noexcept : node_(std::move(node)) {}
+    std::shared_ptr<detail::context_node> node_;
+};
+
+// context.CancelCauseFunc: cancels like cancel_func, and records why:
+// cancel(std::make_exception_ptr(e)) makes goro::cause(ctx) return e. A null
+// cause is a plain cancel. Only the first cancellation counts, whether by
+// this function, by the parent or by a deadline. Safe from any fiber or
+// thread.
+class cancel_cause_func {
+public:
+    cancel_cause_func() = default;
+    void operator()(std::exception_ptr cause) const;
+
+private:
+    friend std::pair<context, cancel_cause_func> with_cancel_cause(const context& parent);
+    explicit cancel_cause_func(std::shared_ptr<detail::context_node> node) noexcept : node_(std::move(node)) {}
+    std::shared_ptr<detail::context_node> node_;
+};
+
+// What goro::after_func returns (Go's stop func() bool): true if this call
+// kept f from being run; false if f has started already (ctx was done) or
+// the registration was stopped before. Stopping drops f and the link to
+// ctx. Safe from any fiber or thread.
+class after_func_stop {
+public:
+    after_func_stop() = default;
+    bool operator()() const;
+
+private:
+    friend after_func_stop after_func(const context& ctx, std::function<void()> f);
+    explicit after_func_stop(std::shared_ptr<detail::context_node> node) noexcept : node_(std::move(node)) {}
     std::shared_ptr<detail::context_node> node_;
 };
 
@@ -117,18 +162,65 @@ context todo();
 // context.WithCancel(parent).
 std::pair<context, cancel_func> with_cancel(const context& parent);
 
+// context.WithCancelCause(parent): with_cancel whose cancel takes a cause.
+std::pair<context, cancel_cause_func> with_cancel_cause(const context& parent);
+
+// context.Cause(ctx): null while ctx is not done (and always for a context
+// that can never be cancelled). Once it is done: the cause its canceller
+// gave (a cancel_cause_func's argument, or with_deadline_cause's cause when
+// the deadline fired; a context cancelled by its parent reports the
+// parent's cause), otherwise a std::system_error holding ctx.err(), as Go's
+// Cause returns Err() when no cause was set.
+std::exception_ptr cause(const context& ctx);
+
 // context.WithDeadline(parent, d): also cancelled, with deadline_exceeded,
 // at d (at once if d has passed, or at the parent's deadline if earlier).
 std::pair<context, cancel_func> with_deadline(const context& parent, time_point deadline);
 
+// context.WithDeadlineCause(parent, d, cause): with_deadline whose deadline,
+// when it fires, also sets cause(ctx) to `cause` (err() is still
+// deadline_exceeded). The returned cancel_func sets no cause.
+std::pair<context, cancel_func> with_deadline_cause(const context& parent, time_point deadline,
+                                                    std::exception_ptr cause);
+
+namespace detail {
+template <class Rep, class Period>
+time_point context_deadline_after(std::chrono::duration<Rep, Period> d) {
+    const auto now = std::chrono::steady_clock::now();
+    const std::int64_t wait = saturating_ns(d);
+    const std::int64_t room = saturating_ns(time_point::max() - now);
+    return wait >= room ? time_point::max() : now + std::chrono::nanoseconds(wait);
+}
+}  // namespace detail
+
 // context.WithTimeout(parent, d) = with_deadline(parent, now + d).
 template <class Rep, class Period>
 std::pair<context, cancel_func> with_timeout(const context& parent, std::chrono::duration<Rep, Period> d) {
-    const auto now = std::chrono::steady_clock::now();
-    const std::int64_t wait = detail::saturating_ns(d);
-    const std::int64_t room = detail::saturating_ns(time_point::max() - now);
-    return with_deadline(parent, wait >= room ? time_point::max() : now + std::chrono::nanoseconds(wait));
+    return with_deadline(parent, detail::context_deadline_after(d));
 }
+
+// context.WithTimeoutCause(parent, d, cause) = with_deadline_cause(parent, now + d, cause).
+template <class Rep, class Period>
+std::pair<context, cancel_func> with_timeout_cause(const context& parent, std::chrono::duration<Rep, Period> d,
+                                                   std::exception_ptr cause) {
+    return with_deadline_cause(parent, detail::context_deadline_after(d), std::move(cause));
+}
+
+// context.WithoutCancel(parent): parent's values, but never cancelled when
+// parent is: no deadline, err() always empty, cause() always null, and
+// done() the nil channel (never ready), as Go's Done() returns nil.
+// Contexts derived from it are cancelled only by their own cancel or
+// deadline.
+context without_cancel(const context& parent);
+
+// context.AfterFunc(ctx, f): runs f on a new fiber (named "after_func")
+// once ctx is done, at once if it is done already; at most once. f and what
+// it captures are kept until then, until stop() is called, or until every
+// handle on a never-cancelled ctx is gone (an f that captures ctx is one).
+// An exception escaping f is a panic, as for any fiber. Starting f needs a
+// running runtime: a cancel from outside goro::run throws goro::panic_error
+// when it would start one. A ctx that can never be cancelled never runs f.
+after_func_stop after_func(const context& ctx, std::function<void()> f);
 
 // context.WithValue(parent, key, value).
 template <class T, class V>

@@ -12,16 +12,47 @@
 // registrations last until that run returns. A fiber (the signal loop)
 // waits for signals meanwhile, so the deadlock detector stays quiet, as it
 // does in Go once os/signal is in use.
+//
+//   auto [ctx, stop] = goro::signal_notify_context(goro::background(), {SIGINT, SIGTERM});
+//   serve(ctx);    // returns once ctx.done() closes on ^C
+//   stop();        // always: unregisters the signals and releases ctx
 #pragma once
 
 #include <initializer_list>
+#include <utility>
 
 #include <goro/chan.hpp>
+#include <goro/context.hpp>
 
 namespace goro {
 
 void signal_notify(chan<int> ch, std::initializer_list<int> signals);
 // Stop delivering to ch (Go's signal.Stop). The handlers stay installed.
 void signal_stop(const chan<int>& ch);
+
+// What signal_notify_context returns (Go's stop CancelFunc): cancels the
+// context and stops the signals' delivery to it. Calling it again does
+// nothing. Safe from any fiber or thread.
+class signal_stop_func {
+public:
+    signal_stop_func() = default;
+    void operator()() const;
+
+private:
+    friend std::pair<context, signal_stop_func> signal_notify_context(const context& parent,
+                                                                      std::initializer_list<int> signals);
+    signal_stop_func(cancel_func cancel, chan<int> ch) noexcept : cancel_(std::move(cancel)), ch_(std::move(ch)) {}
+    cancel_func cancel_;
+    chan<int> ch_;
+};
+
+// signal.NotifyContext(parent, signals...): a child of parent that is
+// cancelled (context_errc::canceled) when one of the signals arrives, when
+// parent is done, or when stop() is called. Until stop(), the signals stay
+// registered, so a second ^C after the first is caught too, as in Go: call
+// stop() to give the signals back (their handlers stay installed, as after
+// signal_stop). Needs a running runtime, as signal_notify does; a fiber
+// waits for the first signal while ctx is live.
+std::pair<context, signal_stop_func> signal_notify_context(const context& parent, std::initializer_list<int> signals);
 
 }  // namespace goro
