@@ -133,7 +133,8 @@ int one_pass() {
         auto ends = goro_test::tcp_pair();
         net::conn& client = ends.first;
         net::conn& far = ends.second;
-        goro::go([&far] {
+        goro::wait_group helpers;  // both finish before ends is destroyed
+        helpers.go([&far] {
             char buf[4096];
             for (;;) {
                 std::error_code ec;
@@ -146,13 +147,17 @@ int one_pass() {
         std::string data(1 << 20, '\0');
         std::mt19937 rng(7);
         for (char& ch : data) ch = static_cast<char>(rng());
-        goro::go([&client, &data] { client.write(data); client.shutdown(net::shutdown_how::write); });
+        helpers.go([&client, &data] {
+            client.write(data);
+            client.shutdown(net::shutdown_how::write);
+        });
         std::string back(data.size(), '\0');
         client.read_full(back.data(), back.size());
         echo_ok.store(back == data);
         char extra;
         std::error_code ec;
         (void)client.read(&extra, 1, ec);  // EOF once the echo fiber closes
+        helpers.wait();
     });
 
     // 5. goro::blocking, whose pool threads sleep through the storm.
