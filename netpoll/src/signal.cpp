@@ -12,6 +12,9 @@
 //   - The loop reads the socket without taking a socket reference or lock:
 //     the socket is never closed, and an abandoned loop fiber is forgotten
 //     by the poller when its run ends.
+//   - handled[s] says on_signal is s's handler; touched[s] that notify or
+//     ignore changed s's disposition, which signal_reset puts back (to the
+//     runtime's own handler for SIGQUIT, SIGSEGV and SIGBUS, else SIG_DFL).
 //   - signal_notify_context is signal_notify on a channel of its own and a
 //     fiber that cancels the context on the first signal; the fiber ends
 //     when the context is done, however that comes about.
@@ -23,6 +26,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <mutex>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -33,6 +37,7 @@
 
 #include "netpoll/detail/poll_desc.hpp"
 #include "runtime/detail/scheduler.hpp"
+#include "runtime/detail/signals.hpp"
 
 namespace goro {
 
@@ -49,7 +54,8 @@ struct signal_state {
     std::uint64_t loop_run_id = 0;
     int read_fd = -1;
     net::detail::poll_desc* pd = nullptr;
-    bool handled[NSIG] = {};
+    bool handled[NSIG] = {};  // on_signal is installed
+    bool touched[NSIG] = {};  // notify or ignore changed its disposition (signal_reset undoes it)
 };
 
 std::atomic<int> signal_write_fd{-1};
@@ -147,6 +153,7 @@ void signal_notify(chan<int> ch, std::initializer_list<int> signals) {
                 if (sigaction(signo, &sa, nullptr) != 0)
                     throw std::system_error(errno, std::system_category(), "signal_notify: sigaction");
                 st.handled[signo] = true;
+                st.touched[signo] = true;
             }
         }
     }
@@ -168,6 +175,112 @@ void signal_stop(const chan<int>& ch) {
     st.registrations.erase(
         std::remove_if(st.registrations.begin(), st.registrations.end(), [&](const registration& r) { return r.ch == ch; }),
         st.registrations.end());
+}
+
+namespace {
+
+void check_catchable(const char* who, int signo) {
+    if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
+        throw panic_error(std::string(who) + ": signal " + std::to_string(signo) + " cannot be caught");
+}
+
+// Under registry_lock: no channel gets signo any more.
+void drop_registrations_locked(signal_state& st, int signo) {
+    st.registrations.erase(std::remove_if(st.registrations.begin(), st.registrations.end(),
+                                          [&](const registration& r) { return r.signal == signo; }),
+                           st.registrations.end());
+}
+
+void set_disposition(int signo, void (*handler)(int)) {
+    struct sigaction sa {};
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(signo, &sa, nullptr);
+}
+
+// Under registry_lock.
+void reset_locked(signal_state& st, int signo) {
+    drop_registrations_locked(st, signo);
+    if (!st.touched[signo]) return;  // never ours to undo (nohup's SIGHUP, say)
+    if (!detail::restore_runtime_signal_handler(signo)) set_disposition(signo, SIG_DFL);
+    st.handled[signo] = false;
+    st.touched[signo] = false;
+}
+
+}  // namespace
+
+void signal_ignore(std::initializer_list<int> signals) {
+    for (int signo : signals) check_catchable("signal_ignore", signo);
+    signal_state& st = state();
+    std::lock_guard<std::mutex> g(st.registry_lock);
+    for (int signo : signals) {
+        drop_registrations_locked(st, signo);
+        set_disposition(signo, SIG_IGN);
+        st.handled[signo] = false;  // a later signal_notify installs its handler again
+        st.touched[signo] = true;
+    }
+}
+
+bool signal_ignored(int signo) noexcept {
+    if (signo <= 0 || signo >= NSIG) return false;
+    struct sigaction current {};
+    if (sigaction(signo, nullptr, &current) != 0) return false;
+    return !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN;
+}
+
+void signal_reset(std::initializer_list<int> signals) {
+    for (int signo : signals) check_catchable("signal_reset", signo);
+    signal_state& st = state();
+    std::lock_guard<std::mutex> g(st.registry_lock);
+    for (int signo : signals) reset_locked(st, signo);
+}
+
+void signal_reset() {
+    signal_state& st = state();
+    std::lock_guard<std::mutex> g(st.registry_lock);
+    for (int signo = 1; signo < NSIG; ++signo) reset_locked(st, signo);
+}
+
+std::string signal_name(int signo) {
+    // Go's names for Linux's signals (its syscall package's table).
+    switch (signo) {
+    case SIGHUP: return "hangup";
+    case SIGINT: return "interrupt";
+    case SIGQUIT: return "quit";
+    case SIGILL: return "illegal instruction";
+    case SIGTRAP: return "trace/breakpoint trap";
+    case SIGABRT: return "aborted";
+    case SIGBUS: return "bus error";
+    case SIGFPE: return "floating point exception";
+    case SIGKILL: return "killed";
+    case SIGUSR1: return "user defined signal 1";
+    case SIGSEGV: return "segmentation fault";
+    case SIGUSR2: return "user defined signal 2";
+    case SIGPIPE: return "broken pipe";
+    case SIGALRM: return "alarm clock";
+    case SIGTERM: return "terminated";
+#ifdef SIGSTKFLT
+    case SIGSTKFLT: return "stack fault";
+#endif
+    case SIGCHLD: return "child exited";
+    case SIGCONT: return "continued";
+    case SIGSTOP: return "stopped (signal)";
+    case SIGTSTP: return "stopped";
+    case SIGTTIN: return "stopped (tty input)";
+    case SIGTTOU: return "stopped (tty output)";
+    case SIGURG: return "urgent I/O condition";
+    case SIGXCPU: return "CPU time limit exceeded";
+    case SIGXFSZ: return "file size limit exceeded";
+    case SIGVTALRM: return "virtual timer expired";
+    case SIGPROF: return "profiling timer expired";
+    case SIGWINCH: return "window changed";
+    case SIGIO: return "I/O possible";
+#ifdef SIGPWR
+    case SIGPWR: return "power failure";
+#endif
+    case SIGSYS: return "bad system call";
+    default: return "signal " + std::to_string(signo);
+    }
 }
 
 void signal_stop_func::operator()() const {

@@ -25,6 +25,11 @@ private:
 // SIGSEGV/SIGBUS (stack overflow) and SIGQUIT (dump and exit), once per process.
 void install_signal_handlers();
 
+// For signal_reset: puts back the runtime's own handler for signo (SIGQUIT's
+// dump, SIGSEGV's and SIGBUS's stack-overflow check) and returns true, or
+// returns false for a signal the runtime leaves to the system's default.
+bool restore_runtime_signal_handler(int signo) noexcept;
+
 // Dumps, formatted without allocating so they can run in signal handlers.
 void dump_one_fiber_to_fd(int fd, const fiber* f, std::int64_t now_coarse_ns) noexcept;
 void dump_all_fibers_to_fd(int fd) noexcept;

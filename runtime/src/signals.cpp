@@ -197,21 +197,42 @@ signal_stack::~signal_stack() {
     if (memory_) munmap(memory_, signal_stack_size);
 }
 
-void install_signal_handlers() {
-    bool expected = false;
-    if (!handlers_installed.compare_exchange_strong(expected, true)) return;
+namespace {
+
+void install_fault_handler(int signo, struct sigaction* previous) noexcept {
     struct sigaction sa {};
     sa.sa_sigaction = &on_fault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &previous_segv);
-    sigaction(SIGBUS, &sa, &previous_bus);
+    sigaction(signo, &sa, previous);
+}
 
+void install_quit_handler() noexcept {
     struct sigaction quit {};
     quit.sa_sigaction = &on_quit;
     quit.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&quit.sa_mask);
     sigaction(SIGQUIT, &quit, nullptr);
+}
+
+}  // namespace
+
+void install_signal_handlers() {
+    bool expected = false;
+    if (!handlers_installed.compare_exchange_strong(expected, true)) return;
+    install_fault_handler(SIGSEGV, &previous_segv);
+    install_fault_handler(SIGBUS, &previous_bus);
+    install_quit_handler();
+}
+
+bool restore_runtime_signal_handler(int signo) noexcept {
+    if (!handlers_installed.load()) return false;
+    switch (signo) {
+    case SIGSEGV: install_fault_handler(SIGSEGV, nullptr); return true;  // previous_* keep the first ones
+    case SIGBUS: install_fault_handler(SIGBUS, nullptr); return true;
+    case SIGQUIT: install_quit_handler(); return true;
+    default: return false;
+    }
 }
 
 void dump_one_fiber_to_fd(int fd, const fiber* f, std::int64_t now) noexcept {

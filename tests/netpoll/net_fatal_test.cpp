@@ -107,6 +107,55 @@ GORO_SCENARIO(accept_backs_off_when_out_of_descriptors) {
     });
 }
 
+namespace {
+void* disposition(int signo) {
+    struct sigaction current {};
+    sigaction(signo, nullptr, &current);
+    return (current.sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(current.sa_sigaction)
+                                           : reinterpret_cast<void*>(current.sa_handler);
+}
+}  // namespace
+
+// Go's signal.Ignore, Ignored and Reset.
+GORO_SCENARIO(signal_ignore_and_reset) {
+    return goro::run([] {
+        auto sig = goro::make_chan<int>(4);
+        goro::signal_notify(sig, {SIGUSR1});
+        goro::signal_ignore({SIGUSR1});
+        emit("ignored", goro::signal_ignored(SIGUSR1));
+        ::raise(SIGUSR1);  // ignored: neither delivered nor fatal
+        goro::signal_notify(sig, {SIGUSR1});  // asks for it again: caught, no longer ignored
+        emit("ignored_after_notify", goro::signal_ignored(SIGUSR1));
+        ::raise(SIGUSR1);
+        emit("got", static_cast<unsigned long long>(*sig.recv()));
+        goro::sleep_for(20ms);
+        emit("nothing_more", !sig.try_recv());
+
+        goro::signal_reset({SIGUSR1});
+        emit("usr1_default", disposition(SIGUSR1) == reinterpret_cast<void*>(SIG_DFL));
+        // SIGQUIT's default in a goro program is goro's fiber dump.
+        void* const dump = disposition(SIGQUIT);
+        goro::signal_notify(sig, {SIGQUIT});
+        emit("quit_caught", disposition(SIGQUIT) != dump);
+        goro::signal_reset({SIGQUIT});
+        emit("quit_dump_back", disposition(SIGQUIT) == dump);
+        // Reset of everything: what notify or ignore touched goes back.
+        goro::signal_notify(sig, {SIGUSR2});
+        goro::signal_ignore({SIGWINCH});
+        goro::signal_reset();
+        emit("all_default", disposition(SIGUSR2) == reinterpret_cast<void*>(SIG_DFL) &&
+                                disposition(SIGWINCH) == reinterpret_cast<void*>(SIG_DFL));
+        bool refused = false;
+        try {
+            goro::signal_ignore({SIGKILL});
+        } catch (const goro::panic_error&) {
+            refused = true;
+        }
+        emit("kill_refused", refused);
+        return 0;
+    });
+}
+
 GORO_SCENARIO(signals_arrive_on_channels) {
     return goro::run([] {
         auto sig = goro::make_chan<int>(4);
@@ -311,6 +360,31 @@ TEST_CASE("epoll_ctl failing to register a socket: the call gets ENOMEM, nothing
     CHECK(emitted(d.out, "dial_errno") == ENOMEM);
     CHECK(emitted(d.out, "leaked") == 0);
     CHECK(emitted(d.out, "payload_ok") == 1);
+}
+
+TEST_CASE("signal_ignore, signal_ignored and signal_reset, as Go's signal.Ignore, Ignored and Reset") {
+    const proc_result r = run_self("signal_ignore_and_reset");
+    CHECK_MESSAGE(r.exit_status == 0, describe(r));
+    CHECK(emitted(r.out, "ignored") == 1);
+    CHECK(emitted(r.out, "ignored_after_notify") == 0);
+    CHECK(emitted(r.out, "got") == SIGUSR1);
+    CHECK(emitted(r.out, "nothing_more") == 1);
+    CHECK(emitted(r.out, "usr1_default") == 1);
+    CHECK(emitted(r.out, "quit_caught") == 1);
+    CHECK(emitted(r.out, "quit_dump_back") == 1);
+    CHECK(emitted(r.out, "all_default") == 1);
+    CHECK(emitted(r.out, "kill_refused") == 1);
+}
+
+TEST_CASE("signal_name prints signals as Go's os.Signal does") {
+    CHECK(goro::signal_name(SIGINT) == "interrupt");
+    CHECK(goro::signal_name(SIGTERM) == "terminated");
+    CHECK(goro::signal_name(SIGHUP) == "hangup");
+    CHECK(goro::signal_name(SIGUSR1) == "user defined signal 1");
+    CHECK(goro::signal_name(SIGKILL) == "killed");
+    CHECK(goro::signal_name(SIGQUIT) == "quit");
+    CHECK(goro::signal_name(SIGRTMIN + 1) == "signal " + std::to_string(SIGRTMIN + 1));
+    CHECK(goro::signal_name(0) == "signal 0");
 }
 
 TEST_CASE("signal_notify delivers signals to channels instead of killing the process") {

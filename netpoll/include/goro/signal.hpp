@@ -19,6 +19,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <string>
 #include <utility>
 
 #include <goro/chan.hpp>
@@ -29,6 +30,23 @@ namespace goro {
 void signal_notify(chan<int> ch, std::initializer_list<int> signals);
 // Stop delivering to ch (Go's signal.Stop). The handlers stay installed.
 void signal_stop(const chan<int>& ch);
+
+// signal.Ignore(sigs...): the signals are ignored (SIG_IGN) and no longer
+// delivered to any channel, until a later signal_notify asks for them.
+void signal_ignore(std::initializer_list<int> signals);
+// signal.Ignored(sig): whether sig is ignored now, by signal_ignore or
+// because the process started with it ignored (nohup).
+bool signal_ignored(int signo) noexcept;
+// signal.Reset(sigs...), and with no signals every one signal_notify or
+// signal_ignore touched: delivery to channels stops and the signal's
+// default behaviour returns (for SIGQUIT, goro's fiber dump).
+void signal_reset(std::initializer_list<int> signals);
+void signal_reset();
+
+// A signal's name as Go's os.Signal prints it: "interrupt" for SIGINT,
+// "terminated" for SIGTERM, "hangup", "user defined signal 1", ...;
+// "signal N" for a number without one.
+std::string signal_name(int signo);
 
 // What signal_notify_context returns (Go's stop CancelFunc): cancels the
 // context and stops the signals' delivery to it. Calling it again does
