@@ -33,6 +33,7 @@
 #include "netpoll/detail/net_internal.hpp"
 #include "netpoll/detail/socket.hpp"
 #include "netpoll/detail/stream.hpp"
+#include "runtime/detail/faults.hpp"
 #include "runtime/detail/park.hpp"
 
 namespace goro::net {
@@ -359,6 +360,90 @@ void conn::set_no_delay(bool on) {
         throw_op(last_error(), "set no delay", socket_.get());
 }
 
+namespace {
+
+// Go's default keep-alive for accepted and dialled TCP connections.
+constexpr int default_keep_alive_seconds = 15;
+
+bool set_int_option(int fd, int level, int name, int value) noexcept {
+    return setsockopt(fd, level, name, &value, sizeof value) == 0;
+}
+
+bool set_keep_alive_period_on(int fd, int seconds) noexcept {
+    return set_int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE, seconds) &&
+           set_int_option(fd, IPPROTO_TCP, TCP_KEEPINTVL, seconds);
+}
+
+void enable_default_keep_alive(int fd) noexcept {
+    set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+    set_keep_alive_period_on(fd, default_keep_alive_seconds);
+}
+
+// A socket option on conn c's socket: nothing for an in-memory conn, or
+// (with tcp_only) a Unix socket; errc::closed once closed.
+template <class Apply>
+void apply_option(socket* s, bool in_memory, bool tcp_only, std::error_code& ec, Apply apply) noexcept {
+    ec.clear();
+    if (in_memory) return;
+    fd_ref ref(s);
+    if (!ref) {
+        ec = errc::closed;
+        return;
+    }
+    if (tcp_only && s->family == AF_UNIX) return;
+    if (!apply(s->fd)) ec = last_error();
+}
+
+}  // namespace
+
+void conn::set_keep_alive(bool on, std::error_code& ec) noexcept {
+    apply_option(socket_.get(), stream_ != nullptr, true, ec,
+                 [&](int fd) { return set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0); });
+}
+void conn::set_keep_alive(bool on) {
+    or_throw_op("set keep alive", socket_.get(), [&](std::error_code& ec) { set_keep_alive(on, ec); });
+}
+
+void conn::set_keep_alive_period(std::chrono::nanoseconds period, std::error_code& ec) noexcept {
+    // Whole seconds, at least one, as Go rounds.
+    const auto ns = period.count();
+    const long long seconds = ns <= 0 ? 1 : std::min<long long>((ns + 999'999'999) / 1'000'000'000, 32767);
+    apply_option(socket_.get(), stream_ != nullptr, true, ec,
+                 [&](int fd) { return set_keep_alive_period_on(fd, static_cast<int>(seconds)); });
+}
+void conn::set_keep_alive_period(std::chrono::nanoseconds period) {
+    or_throw_op("set keep alive period", socket_.get(),
+                [&](std::error_code& ec) { set_keep_alive_period(period, ec); });
+}
+
+void conn::set_linger(int seconds, std::error_code& ec) noexcept {
+    apply_option(socket_.get(), stream_ != nullptr, true, ec, [&](int fd) {
+        linger l{};
+        l.l_onoff = seconds >= 0 ? 1 : 0;
+        l.l_linger = seconds >= 0 ? seconds : 0;
+        return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) == 0;
+    });
+}
+void conn::set_linger(int seconds) {
+    or_throw_op("set linger", socket_.get(), [&](std::error_code& ec) { set_linger(seconds, ec); });
+}
+
+void conn::set_read_buffer(int bytes, std::error_code& ec) noexcept {
+    apply_option(socket_.get(), stream_ != nullptr, false, ec,
+                 [&](int fd) { return set_int_option(fd, SOL_SOCKET, SO_RCVBUF, bytes); });
+}
+void conn::set_read_buffer(int bytes) {
+    or_throw_op("set read buffer", socket_.get(), [&](std::error_code& ec) { set_read_buffer(bytes, ec); });
+}
+
+void conn::set_write_buffer(int bytes, std::error_code& ec) noexcept {
+    apply_option(socket_.get(), stream_ != nullptr, false, ec,
+                 [&](int fd) { return set_int_option(fd, SOL_SOCKET, SO_SNDBUF, bytes); });
+}
+void conn::set_write_buffer(int bytes) {
+    or_throw_op("set write buffer", socket_.get(), [&](std::error_code& ec) { set_write_buffer(bytes, ec); });
+}
+
 address conn::local_address() const { return stream_ ? stream_->local_address() : local_of(socket_.get()); }
 address conn::remote_address() const { return stream_ ? stream_->remote_address() : remote_of(socket_.get()); }
 int conn::native_handle() const noexcept { return socket_ ? socket_->open_fd() : -1; }
@@ -403,9 +488,15 @@ conn listener::accept(std::error_code& ec) noexcept {
         if (!detail::poll_prepare(s->pd, io_mode::read, ec)) return {};
         sockaddr_storage peer;
         socklen_t peer_len = sizeof peer;
-        const int fd = ::accept4(s->fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int injected = 0;  // GORO_FAULTS=accept (runtime/detail/faults.hpp)
+        const int fd = goro::detail::inject_fault(goro::detail::fault_site::accept, &injected)
+                           ? (errno = injected, -1)
+                           : ::accept4(s->fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            if (s->family != AF_UNIX) set_no_delay_on(fd);
+            if (s->family != AF_UNIX) {
+                set_no_delay_on(fd);
+                enable_default_keep_alive(fd);
+            }
             detail::poll_desc* pd = detail::poll_open(fd, ec);
             if (!pd) {
                 ::close(fd);
@@ -575,7 +666,10 @@ std::unique_ptr<socket> connect_to(const address& addr, std::int64_t deadline, s
     if (s->remote.family() == AF_UNSPEC) s->remote = addr;  // reset already: what was dialled
     s->local = socket_name(s->fd, false);
     if (deadline != 0) detail::poll_set_deadline(s->pd, io_mode::write, 0);
-    if (addr.family() != AF_UNIX) set_no_delay_on(s->fd);
+    if (addr.family() != AF_UNIX) {
+        set_no_delay_on(s->fd);
+        enable_default_keep_alive(s->fd);
+    }
     return owned;
 }
 

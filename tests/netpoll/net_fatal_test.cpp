@@ -156,6 +156,27 @@ GORO_SCENARIO(signal_ignore_and_reset) {
     });
 }
 
+// GORO_FAULTS=accept=...: accept4 itself fails as the kernel would. Out of
+// descriptors or memory, accept backs off and serves the waiting client
+// later; a client that gave up (ECONNABORTED) is skipped at once; any other
+// error goes to the caller.
+GORO_SCENARIO(accept_faults) {
+    return goro::run([] {
+        auto ln = net::listen("tcp", "127.0.0.1:0");
+        net::conn client = net::dial("tcp", ln.local_address().to_string());
+        std::error_code ec;
+        net::conn server = ln.accept(ec);
+        emit("accept_errno", static_cast<unsigned long long>(ec.value()));
+        emit("backoffs", ln.accept_backoffs());
+        if (!server) server = ln.accept();  // the client is still in the backlog
+        client.write("ok");
+        char buffer[2];
+        server.read_full(buffer, 2);
+        emit("payload_ok", std::string(buffer, 2) == "ok");
+        return 0;
+    });
+}
+
 GORO_SCENARIO(signals_arrive_on_channels) {
     return goro::run([] {
         auto sig = goro::make_chan<int>(4);
@@ -385,6 +406,26 @@ TEST_CASE("signal_name prints signals as Go's os.Signal does") {
     CHECK(goro::signal_name(SIGQUIT) == "quit");
     CHECK(goro::signal_name(SIGRTMIN + 1) == "signal " + std::to_string(SIGRTMIN + 1));
     CHECK(goro::signal_name(0) == "signal 0");
+}
+
+TEST_CASE("accept failing in the kernel: back off for EMFILE/ENFILE/ENOBUFS/ENOMEM, skip ECONNABORTED, report the rest") {
+    for (const char* err : {"EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"}) {
+        const proc_result r = run_self("accept_faults", {std::string("GORO_FAULTS=accept=0/3/") + err});
+        CHECK_MESSAGE(r.exit_status == 0, describe(r));
+        CHECK_MESSAGE(emitted(r.out, "accept_errno") == 0, err);
+        CHECK_MESSAGE(emitted(r.out, "backoffs") == 3, err);
+        CHECK_MESSAGE(emitted(r.out, "payload_ok") == 1, err);
+    }
+    const proc_result aborted = run_self("accept_faults", {"GORO_FAULTS=accept=0/2/ECONNABORTED"});
+    CHECK_MESSAGE(aborted.exit_status == 0, describe(aborted));
+    CHECK(emitted(aborted.out, "accept_errno") == 0);
+    CHECK(emitted(aborted.out, "backoffs") == 0);
+    CHECK(emitted(aborted.out, "payload_ok") == 1);
+    const proc_result other = run_self("accept_faults", {"GORO_FAULTS=accept=0/1/EPERM"});
+    CHECK_MESSAGE(other.exit_status == 0, describe(other));
+    CHECK(emitted(other.out, "accept_errno") == EPERM);
+    CHECK(emitted(other.out, "backoffs") == 0);
+    CHECK(emitted(other.out, "payload_ok") == 1);
 }
 
 TEST_CASE("signal_notify delivers signals to channels instead of killing the process") {

@@ -3,6 +3,7 @@
 // resets, EOF; concurrent use of one connection; plain threads as clients.
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -488,5 +489,91 @@ TEST_CASE("dial with a context: cancelled, past its deadline, or fine") {
             CHECK(!ec);
             CHECK(static_cast<bool>(c));
         }
+    });
+}
+
+namespace {
+int int_option(int fd, int level, int name) {
+    int value = -1;
+    socklen_t len = sizeof value;
+    getsockopt(fd, level, name, &value, &len);
+    return value;
+}
+}  // namespace
+
+TEST_CASE("socket options: Go's keep-alive defaults, keep-alive, linger and buffer sizes") {
+    goro::run([] {
+        auto ends = goro_test::tcp_pair();
+        net::conn& dialled = ends.first;
+        net::conn& accepted = ends.second;
+        // Go turns keep-alive on for accepted and dialled TCP conns, 15 s.
+        for (net::conn* c : {&dialled, &accepted}) {
+            CHECK(int_option(c->native_handle(), SOL_SOCKET, SO_KEEPALIVE) == 1);
+            CHECK(int_option(c->native_handle(), IPPROTO_TCP, TCP_KEEPIDLE) == 15);
+            CHECK(int_option(c->native_handle(), IPPROTO_TCP, TCP_KEEPINTVL) == 15);
+        }
+        dialled.set_keep_alive(false);
+        CHECK(int_option(dialled.native_handle(), SOL_SOCKET, SO_KEEPALIVE) == 0);
+        dialled.set_keep_alive(true);
+        dialled.set_keep_alive_period(90s);
+        CHECK(int_option(dialled.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE) == 90);
+        dialled.set_keep_alive_period(1500ms);  // rounded up to whole seconds, as Go does
+        CHECK(int_option(dialled.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL) == 2);
+
+        dialled.set_read_buffer(8192);
+        CHECK(int_option(dialled.native_handle(), SOL_SOCKET, SO_RCVBUF) >= 8192);  // Linux doubles it
+        dialled.set_write_buffer(16384);
+        CHECK(int_option(dialled.native_handle(), SOL_SOCKET, SO_SNDBUF) >= 16384);
+
+        // Linger 0: close discards and resets, so the peer's read fails
+        // with ECONNRESET rather than seeing EOF.
+        dialled.set_linger(0);
+        linger l{};
+        socklen_t len = sizeof l;
+        getsockopt(dialled.native_handle(), SOL_SOCKET, SO_LINGER, &l, &len);
+        CHECK(l.l_onoff == 1);
+        CHECK(l.l_linger == 0);
+        dialled.write("unread by nobody");
+        dialled.close();
+        char buf[64];
+        std::error_code ec;
+        std::size_t total = 0;
+        while (std::size_t n = accepted.read(buf, sizeof buf, ec)) total += n;
+        CHECK(ec == std::errc::connection_reset);
+
+        // On a closed conn: errc::closed, and the throwing form names the op.
+        dialled.set_keep_alive(true, ec);
+        CHECK(ec == net::errc::closed);
+        try {
+            dialled.set_linger(5);
+            CHECK(false);
+        } catch (const std::system_error& e) {
+            CHECK(std::string(e.what()).rfind("set linger tcp 127.0.0.1:", 0) == 0);
+        }
+    });
+}
+
+TEST_CASE("socket options on a Unix socket and a net::pipe: keep-alive and linger do nothing, buffers apply to Unix") {
+    goro::run([] {
+        const std::string path = goro_test::unique_socket_path("options");
+        auto ln = net::listen("unix", path);
+        net::conn client = net::dial("unix", path);
+        net::conn server = ln.accept();
+        std::error_code ec;
+        client.set_keep_alive(true, ec);
+        CHECK(!ec);
+        client.set_linger(0, ec);
+        CHECK(!ec);
+        client.set_read_buffer(8192, ec);
+        CHECK(!ec);
+        CHECK(int_option(client.native_handle(), SOL_SOCKET, SO_RCVBUF) >= 8192);
+
+        auto pipe_ends = net::pipe();
+        pipe_ends.first.set_keep_alive(true, ec);
+        CHECK(!ec);
+        pipe_ends.first.set_linger(0, ec);
+        CHECK(!ec);
+        pipe_ends.first.set_write_buffer(1 << 20, ec);
+        CHECK(!ec);
     });
 }

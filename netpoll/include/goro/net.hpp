@@ -168,6 +168,28 @@ public:
     void set_write_deadline(time_point t, std::error_code& ec) noexcept;
     void set_no_delay(bool on);  // TCP only; on by default, as in Go
 
+    // Go's TCPConn.SetKeepAlive and SetKeepAlivePeriod: on by default for
+    // accepted and dialled TCP connections, probing after 15 s idle and
+    // every 15 s after that, as Go does; the period is rounded up to whole
+    // seconds. Go's SetLinger: a negative value (the default) lets close
+    // return at once and the kernel send what is left; 0 discards unsent
+    // data and resets the connection; n > 0 makes close wait up to n
+    // seconds for it to be sent. On a Unix socket or a net::pipe these do
+    // nothing, as set_no_delay.
+    void set_keep_alive(bool on);
+    void set_keep_alive(bool on, std::error_code& ec) noexcept;
+    void set_keep_alive_period(std::chrono::nanoseconds period);
+    void set_keep_alive_period(std::chrono::nanoseconds period, std::error_code& ec) noexcept;
+    void set_linger(int seconds);
+    void set_linger(int seconds, std::error_code& ec) noexcept;
+    // Go's SetReadBuffer and SetWriteBuffer: the kernel's receive and send
+    // buffer sizes (SO_RCVBUF, SO_SNDBUF; Linux doubles the value and caps
+    // it at net.core.rmem_max / wmem_max). Nothing on a net::pipe.
+    void set_read_buffer(int bytes);
+    void set_read_buffer(int bytes, std::error_code& ec) noexcept;
+    void set_write_buffer(int bytes);
+    void set_write_buffer(int bytes, std::error_code& ec) noexcept;
+
     address local_address() const;
     address remote_address() const;
     int native_handle() const noexcept;  // -1 once closed
