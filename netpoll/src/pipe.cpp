@@ -29,6 +29,7 @@
 #include <new>
 #include <variant>
 
+#include <goro/panic.hpp>
 #include <goro/chan.hpp>
 #include <goro/io.hpp>
 #include <goro/mutex.hpp>
@@ -181,6 +182,10 @@ public:
             ec = e.code();
         } catch (const std::bad_alloc&) {
             ec = std::make_error_code(std::errc::not_enough_memory);
+        } catch (const goro::panic_error&) {
+            // A future deadline needs the runtime's timers: outside a run
+            // there are none (clearing one, or one already past, works).
+            ec = std::make_error_code(std::errc::operation_not_permitted);
         }
     }
 

@@ -443,3 +443,17 @@ TEST_CASE("net::pipe: the example of docs/api.md (an echo handler without socket
 
 }  // TEST_SUITE
 
+
+TEST_CASE("net::pipe outside goro::run: a future deadline is refused with an error, a past one works") {
+    auto ends = goro::net::pipe();
+    std::error_code ec;
+    ends.first.set_deadline(goro::now() + std::chrono::seconds(5), ec);
+    CHECK(ec == std::errc::operation_not_permitted);
+    ends.first.set_read_deadline(goro::now() - std::chrono::seconds(1), ec);
+    CHECK(!ec);
+    char c;
+    (void)ends.first.read(&c, 1, ec);
+    CHECK(ec == goro::net::errc::timeout);
+    ends.first.set_deadline(goro::time_point{}, ec);  // cleared
+    CHECK(!ec);
+}
