@@ -30,10 +30,10 @@ nice ninja -C "$dir"
 # set. http_head's inputs may pass 8 KB, the head limit, so that the limit
 # itself is fuzzed.
 seconds=${FUZZ_SECONDS:-60}
-declare -A known=([http_head]=1 [resp]=1 [address]=1 [chan_model]=1)
+declare -A known=([http_head]=1 [resp]=1 [address]=1 [chan_model]=1 [chan_fibers]=1)
 declare -A extra=([http_head]=-max_len=10000)
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(http_head resp address chan_model); fi
+if ((${#targets[@]} == 0)); then targets=(http_head resp address chan_model chan_fibers); fi
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS=detect_leaks=1
