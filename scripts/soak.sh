@@ -165,8 +165,12 @@ for s in "${processes[@]}"; do
 done
 churn_summary=$(tail -n 1 "$tmp/churn.out")
 
-if python3 -c 'import matplotlib' 2>/dev/null; then  # installed above; a failed install only loses the plot
-  python3 - "$csv" <<'PLOT' && plotted=" and ${csv%.csv}.png"
+# Debian's python3 has Debian's matplotlib (installed above), whatever
+# python3 comes first on PATH; a failed install only loses the plot.
+plot_python=python3
+[[ -x /usr/bin/python3 ]] && plot_python=/usr/bin/python3
+if "$plot_python" -c 'import matplotlib' 2>/dev/null; then
+  "$plot_python" - "$csv" <<'PLOT' && plotted=" and ${csv%.csv}.png"
 import csv, sys
 import matplotlib
 matplotlib.use("Agg")
