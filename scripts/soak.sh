@@ -22,7 +22,8 @@
 #     sent is received exactly once; it reports its fiber count.
 # Every check a client makes must hold. After every round it samples each
 # process's resident memory (VmRSS), descriptors, threads (and the churn
-# program's fibers) into bench/results/soak-DATE.csv, and plots them to
+# program's fibers) into bench/results/soak-DATE.csv, as a background
+# sampler also does every 2 seconds (SAMPLE_SECONDS), and plots them to
 # soak-DATE.png beside it (matplotlib, when installed). It fails as soon as a
 # sample passes its bound: memory over twice the first round's sample plus
 # 16 MiB, threads over 64, fibers over 1,000. At the end, with no clients
@@ -50,7 +51,9 @@ tmp=$(mktemp -d)
 declare -A pid=() host=() port=()
 servers=(echo_server http_hello kv_server chat_server)
 processes=("${servers[@]}" churn)
+sampler_pid=
 cleanup() {
+  [[ -n $sampler_pid ]] && kill "$sampler_pid" 2>/dev/null || true
   for s in "${processes[@]}"; do
     [[ -n ${pid[$s]:-} ]] && kill -KILL "${pid[$s]}" 2>/dev/null || true
   done
@@ -106,6 +109,7 @@ record() { # elapsed round
     read -r r f t n < <(sample "$s")
     echo "$1,$2,$s,$r,$f,$t,${n/-/}" >>"$csv"
     [[ -n ${first[$s]:-} ]] || first[$s]="$r $f $t"
+    [[ -f $tmp/baseline.$s ]] || echo "$r" >"$tmp/baseline.$s"  # for the sampler's memory bound
     local r0=${first[$s]%% *}
     ((r <= 2 * r0 + 16384)) || fail "$s: resident memory $r KiB, over twice the first round's $r0 KiB plus 16 MiB"
     ((t <= 64)) || fail "$s: $t threads"
@@ -120,6 +124,27 @@ record() { # elapsed round
   done
 }
 
+# Between rounds too: every SAMPLE_SECONDS (default 2) the sampler adds a
+# row (round "-") for each process and checks the same bounds; a breach
+# stops the soak at the end of that round.
+sampler() {
+  local s r f t n r0
+  while :; do
+    sleep "${SAMPLE_SECONDS:-2}"
+    for s in "${processes[@]}"; do
+      [[ -d /proc/${pid[$s]} ]] || continue  # the round's own look reports it
+      read -r r f t n < <(sample "$s" 2>/dev/null) || continue
+      echo "$((SECONDS - start)),-,$s,$r,$f,$t,${n/-/}" >>"$csv"
+      r0=$(cat "$tmp/baseline.$s" 2>/dev/null) || r0=
+      if [[ -n $r0 ]] && ((r > 2 * r0 + 16384)); then
+        echo "$s: resident memory $r KiB, over twice the first round's $r0 KiB plus 16 MiB" >"$tmp/breach"
+      fi
+      if ((t > 64)); then echo "$s: $t threads" >"$tmp/breach"; fi
+      if [[ $n != - ]] && ((n > 1000)); then echo "$s: $n fibers" >"$tmp/breach"; fi
+    done
+  done
+}
+
 client() { # label command...: runs it, fails the soak if it fails
   local out
   out=$(timeout 300 "$@" 2>&1) || fail "$1 round $round: $(tail -n 3 <<<"$out")"
@@ -128,6 +153,8 @@ client() { # label command...: runs it, fails the soak if it fails
 start=$SECONDS
 round=0
 requests=0
+sampler &
+sampler_pid=$!
 while ((SECONDS - start < seconds)); do
   round=$((round + 1))
   wrk_out=$(timeout 60 wrk -t1 -c50 -d5s "http://${host[http_hello]}:${port[http_hello]}/") || fail "wrk round $round"
@@ -143,8 +170,12 @@ while ((SECONDS - start < seconds)); do
   client python3 scripts/soak_clients.py abuse-echo "${host[echo_server]}" "${port[echo_server]}" 40
   client python3 tests/e2e/chat_clients.py "${host[chat_server]}" "${port[chat_server]}" departures 40 4
   record $((SECONDS - start)) "$round"
+  [[ ! -s $tmp/breach ]] || fail "$(cat "$tmp/breach")"
   echo "round $round at $((SECONDS - start)) s: $requests requests so far" >&2
 done
+kill "$sampler_pid" 2>/dev/null || true
+wait "$sampler_pid" 2>/dev/null || true
+sampler_pid=
 
 # No clients now: give closes a moment to land, then the last look.
 sleep 2
@@ -202,6 +233,11 @@ printf '%-12s %6s %18s %14s %9s %9s %11s %11s\n' process rounds "RSS KiB f->l" "
 for s in "${processes[@]}"; do
   read -r r0 f0 _ <<<"${first[$s]}"
   read -r r1 f1 _ <<<"${last[$s]}"
+  # Peaks over every row, the sampler's included.
+  read -r peak_rss[$s] peak_fds[$s] peak_threads[$s] fib < <(awk -F, -v p="$s" '$3 == p {
+      if ($4 > r) r = $4; if ($5 > f) f = $5; if ($6 > t) t = $6; if ($7 != "" && $7 > n) n = $7 }
+      END { print r + 0, f + 0, t + 0, (n == "" ? "-" : n) }' "$csv")
+  [[ $s != churn ]] || peak_fibers[$s]=$fib
   printf '%-12s %6d %18s %14d %9s %9d %11d %11s\n' "$s" "$round" "$r0->$r1" "${peak_rss[$s]}" "$f0->$f1" "${peak_fds[$s]}" "${peak_threads[$s]}" "${peak_fibers[$s]:--}"
 done
 echo "$churn_summary"
