@@ -166,12 +166,20 @@ int serve_until_signal(const char* name, const std::string& listen_address, Hand
     std::fflush(stdout);  // whoever started us is waiting for this line
 
     // A signal closes the listener, which ends the accept loop below.
+    // SIGUSR1 only prints how many fibers are alive ("NAME: fibers N" on
+    // stderr), which scripts/soak.sh samples.
     auto signals = goro::make_chan<int>(1);
+    auto status = goro::make_chan<int>(1);
     goro::signal_notify(signals, {SIGINT, SIGTERM});
+    goro::signal_notify(status, {SIGUSR1});
     goro::wait_group watcher;  // the listener must outlive the fiber that closes it
     watcher.add(1);
     goro::go([&] {
-        const int signal = signals.recv().value_or(0);
+        int signal = 0;
+        while (goro::select(goro::recv(status, signal), goro::recv(signals, signal)) == 0) {
+            std::fprintf(stderr, "%s: fibers %zu\n", name, goro::num_fibers());
+            std::fflush(stderr);
+        }
         std::fprintf(stderr, "%s: signal %d, shutting down\n", name, signal);
         std::error_code ignored;
         listener.close(ignored);

@@ -21,8 +21,8 @@
 #     errgroups and sync under random cancellation, checking that every value
 #     sent is received exactly once; it reports its fiber count.
 # Every check a client makes must hold. After every round it samples each
-# process's resident memory (VmRSS), descriptors, threads (and the churn
-# program's fibers) into bench/results/soak-DATE.csv, as a background
+# process's resident memory (VmRSS), descriptors, threads and fibers (a
+# server reports its count on SIGUSR1) into bench/results/soak-DATE.csv, as a background
 # sampler also does every 2 seconds (SAMPLE_SECONDS), and plots them to
 # soak-DATE.png beside it (matplotlib, when installed). It fails as soon as a
 # sample passes its bound: memory over twice the first round's sample plus
@@ -86,11 +86,14 @@ done
 GORO_MAXPROCS=2 "$build/tests/soak_churn" </dev/null >"$tmp/churn.out" 2>"$tmp/churn.err" &
 pid[churn]=$!
 
-sample() { # process: "rss_kib fds threads fibers" (fibers: the churn program's, else -)
-  local p=${pid[$1]} fibers=-
+sample() { # process: "rss_kib fds threads fibers"
+  local p=${pid[$1]} fibers
   [[ -d /proc/$p ]] || fail "$1 has exited"
-  if [[ $1 == churn ]]; then
+  if [[ $1 == churn ]]; then  # it prints its count every second
     fibers=$(awk '/^fibers / {n = $2} END {print n + 0}' "$tmp/churn.out")
+  else  # a server prints "NAME: fibers N" on SIGUSR1 (examples/server.hpp): the last answer
+    kill -USR1 "$p" 2>/dev/null || true
+    fibers=$(awk '/: fibers / {n = $NF} END {print n + 0}' "$tmp/$1.err")
   fi
   # Descriptors, less sysmon's: it keeps each M's /proc/PID/task/TID/stat
   # open once it has looked at it (one per thread, bounded with them).
@@ -113,10 +116,7 @@ record() { # elapsed round
     local r0=${first[$s]%% *}
     ((r <= 2 * r0 + 16384)) || fail "$s: resident memory $r KiB, over twice the first round's $r0 KiB plus 16 MiB"
     ((t <= 64)) || fail "$s: $t threads"
-    if [[ $n != - ]]; then
-      ((n <= 1000)) || fail "$s: $n fibers"
-      if ((n > ${peak_fibers[$s]:-0})); then peak_fibers[$s]=$n; fi
-    fi
+    ((n <= 1000)) || fail "$s: $n fibers"
     last[$s]="$r $f $t"
     if ((r > ${peak_rss[$s]:-0})); then peak_rss[$s]=$r; fi
     if ((f > ${peak_fds[$s]:-0})); then peak_fds[$s]=$f; fi
@@ -140,7 +140,7 @@ sampler() {
         echo "$s: resident memory $r KiB, over twice the first round's $r0 KiB plus 16 MiB" >"$tmp/breach"
       fi
       if ((t > 64)); then echo "$s: $t threads" >"$tmp/breach"; fi
-      if [[ $n != - ]] && ((n > 1000)); then echo "$s: $n fibers" >"$tmp/breach"; fi
+      if ((n > 1000)); then echo "$s: $n fibers" >"$tmp/breach"; fi
     done
   done
 }
@@ -237,7 +237,7 @@ for s in "${processes[@]}"; do
   read -r peak_rss[$s] peak_fds[$s] peak_threads[$s] fib < <(awk -F, -v p="$s" '$3 == p {
       if ($4 > r) r = $4; if ($5 > f) f = $5; if ($6 > t) t = $6; if ($7 != "" && $7 > n) n = $7 }
       END { print r + 0, f + 0, t + 0, (n == "" ? "-" : n) }' "$csv")
-  [[ $s != churn ]] || peak_fibers[$s]=$fib
+  peak_fibers[$s]=$fib
   printf '%-12s %6d %18s %14d %9s %9d %11d %11s\n' "$s" "$round" "$r0->$r1" "${peak_rss[$s]}" "$f0->$f1" "${peak_fds[$s]}" "${peak_threads[$s]}" "${peak_fibers[$s]:--}"
 done
 echo "$churn_summary"
