@@ -460,10 +460,7 @@ bool out_of_resources(int error) noexcept {
     return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
 }
 
-void set_no_delay_on(int fd) noexcept {
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
+void set_no_delay_on(int fd) noexcept { set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
 
 }  // namespace
 

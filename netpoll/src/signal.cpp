@@ -60,6 +60,11 @@ struct signal_state {
 
 std::atomic<int> signal_write_fd{-1};
 
+void check_catchable(const char* who, int signo) {
+    if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
+        throw panic_error(std::string(who) + ": signal " + std::to_string(signo) + " cannot be caught");
+}
+
 void on_signal(int signo) {
     const int saved = errno;
     const unsigned char byte = static_cast<unsigned char>(signo);
@@ -126,9 +131,7 @@ void signal_notify(chan<int> ch, std::initializer_list<int> signals) {
     if (!ch) throw panic_error("signal_notify: using a nil channel");
     detail::scheduler* s = detail::active_scheduler();
     if (!s) throw panic_error("signal_notify: no runtime is running (call it inside goro::run)");
-    for (int signo : signals)
-        if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
-            throw panic_error("signal_notify: signal " + std::to_string(signo) + " cannot be caught");
+    for (int signo : signals) check_catchable("signal_notify", signo);
     signal_state& st = state();
     bool start_loop = false;
     {
@@ -178,11 +181,6 @@ void signal_stop(const chan<int>& ch) {
 }
 
 namespace {
-
-void check_catchable(const char* who, int signo) {
-    if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
-        throw panic_error(std::string(who) + ": signal " + std::to_string(signo) + " cannot be caught");
-}
 
 // Under registry_lock: no channel gets signo any more.
 void drop_registrations_locked(signal_state& st, int signo) {

@@ -92,25 +92,33 @@ void note_stall(machine& m, processor& p, std::int64_t since, std::uint32_t acti
     m.stall_actions.fetch_or(action, std::memory_order_relaxed);
 }
 
+// Reads the thread's /proc/self/task/TID/<file> into buf (NUL-ended): the
+// descriptor is opened at the first read and kept in *fd, since a read from
+// offset 0 makes the kernel write the file afresh. False when it cannot be
+// read (no tid yet, a full descriptor table: tried again next look).
+bool read_task_file(machine& m, int* fd, const char* file, char* buf, std::size_t size) {
+    const int tid = m.tid.load(std::memory_order_relaxed);
+    if (tid <= 0) return false;
+    if (*fd < 0) {
+        char path[64];
+        std::snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, file);
+        *fd = ::open(path, O_RDONLY | O_CLOEXEC);
+        if (*fd < 0) return false;
+    }
+    const ssize_t n = ::pread(*fd, buf, size - 1, 0);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    return true;
+}
+
 // Whether the kernel has the thread asleep or waiting (a system call, a
 // futex of a std::mutex, a page fault on disk) rather than running or
 // waiting for a CPU. A fiber that computes, or whose thread the kernel has
 // merely descheduled, keeps its P until it has run 10 ms; one that sleeps
 // in the kernel loses it at sysmon's next look. Unknown counts as blocked.
 bool thread_blocked_in_kernel(machine& m) {
-    const int tid = m.tid.load(std::memory_order_relaxed);
-    if (tid <= 0) return true;
-    if (m.stat_fd < 0) {
-        char path[64];
-        std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-        m.stat_fd = ::open(path, O_RDONLY | O_CLOEXEC);
-        if (m.stat_fd < 0) return true;  // a full table, say: try again next look
-    }
     char buf[512];
-    // A read from offset 0 makes the kernel write the line afresh.
-    const ssize_t n = ::pread(m.stat_fd, buf, sizeof buf - 1, 0);
-    if (n <= 0) return true;
-    buf[n] = '\0';
+    if (!read_task_file(m, &m.stat_fd, "stat", buf, sizeof buf)) return true;
     // "tid (name) S ...": the name may hold spaces and parentheses.
     const char* close_paren = std::strrchr(buf, ')');
     if (!close_paren || close_paren[1] != ' ') return true;
@@ -119,20 +127,10 @@ bool thread_blocked_in_kernel(machine& m) {
 }
 
 // The system call a thread asleep in the kernel sleeps in, from
-// /proc/self/task/TID/syscall (kept open, as stat_fd is); -1 when unknown.
+// /proc/self/task/TID/syscall; -1 when unknown.
 int blocked_syscall(machine& m) {
-    const int tid = m.tid.load(std::memory_order_relaxed);
-    if (tid <= 0) return -1;
-    if (m.syscall_fd < 0) {
-        char path[64];
-        std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-        m.syscall_fd = ::open(path, O_RDONLY | O_CLOEXEC);
-        if (m.syscall_fd < 0) return -1;
-    }
     char buf[256];
-    const ssize_t n = ::pread(m.syscall_fd, buf, sizeof buf - 1, 0);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
+    if (!read_task_file(m, &m.syscall_fd, "syscall", buf, sizeof buf)) return -1;
     char* end = nullptr;
     const long nr = std::strtol(buf, &end, 10);  // "running" when it is not in one
     return end == buf || nr < 0 ? -1 : static_cast<int>(nr);
