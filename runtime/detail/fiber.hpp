@@ -51,6 +51,8 @@ enum class wait_reason : std::uint8_t {
     select_no_cases,
     io_wait,
     blocking_call,
+    synctest_wait,  // goro::synctest::wait
+    synctest_run,   // main of goro::synctest::run, waiting for the others to end
 };
 
 const char* wait_reason_name(wait_reason r) noexcept;

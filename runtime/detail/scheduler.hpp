@@ -44,6 +44,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -244,6 +245,23 @@ struct scheduler {
     std::thread sysmon_thread;
     std::atomic<std::uint32_t> sysmon_wakeup{0};
     bool sysmon_sleeping = false;
+
+    // goro::synctest::run (a "bubble": the clock is virtual). `bubble` is
+    // fixed for the run; lock guards the rest but the counter.
+    //   bubble_waiter:  the fiber in synctest::wait, once parked;
+    //   bubble_wait_claimed: some fiber is in synctest::wait (one at a time);
+    //   bubble_drainer: main, once its function returned, waiting for the
+    //                   other fibers to end;
+    //   bubble_failure: what run rethrows (a deadlock, a leak, the first
+    //                   exception that escaped a fiber); the first one wins.
+    //   bubble_nondurable: fibers waiting on a mutex or rw_mutex, which
+    //                   does not count as durably blocked (as in Go).
+    bool bubble = false;
+    fiber* bubble_waiter = nullptr;
+    bool bubble_wait_claimed = false;
+    fiber* bubble_drainer = nullptr;
+    std::exception_ptr bubble_failure;
+    std::atomic<int> bubble_nondurable{0};
 };
 
 // ----------------------------------------------------------------- entry
@@ -401,10 +419,29 @@ void note_parked_thread(int delta) noexcept;
 
 void dump_all_fibers_to_fd(int fd) noexcept;  // async-signal-safe
 
+// A bubble's version of the check (goro::synctest::run), called by the M
+// that has just idled the last P, whatever timers or sockets are pending.
+// With every fiber durably blocked it readies the fiber in synctest::wait,
+// or main once it alone is left, or moves the clock to the earliest timer
+// (then returns true: the caller takes a P and runs it), or ends the run
+// with a deadlock. Returns false when the caller should sleep.
+bool check_bubble(machine& m);
+// Ends a bubble's run with `failure` (kept if it is the first) for run to
+// rethrow.
+void fail_bubble(scheduler& s, std::exception_ptr failure) noexcept;
+
 // --------------------------------------------------------------- clocks
 
+// goro's clock (virtual inside goro::synctest::run) and the machine's,
+// for the runtime's own timing: spin budgets, sysmon, futex deadlines.
 std::int64_t steady_now_ns() noexcept;
+std::int64_t monotonic_now_ns() noexcept;
 std::int64_t coarse_clock_ns() noexcept;
+// The virtual clock (sleep.cpp): on for a goro::synctest::run, moved
+// forward only by the deadlock check once every fiber is durably blocked.
+void start_virtual_clock(std::int64_t start_ns) noexcept;
+void stop_virtual_clock() noexcept;
+void advance_virtual_clock(std::int64_t to_ns) noexcept;
 
 // ----------------------------------------------------------------- debug
 // (runtime/src/debug.cpp): GORO_DEBUG, parsed as Go parses GODEBUG.

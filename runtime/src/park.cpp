@@ -134,7 +134,11 @@ void fiber_main(ctx::transfer_t from) noexcept {
         // destructors may park or throw like any fiber code.
         destroy_fiber_locals(self);
     } catch (...) {
-        report_panic(self);
+        // In a bubble the exception ends the run and goro::synctest::run
+        // rethrows it, so that a test reports it; elsewhere it is a panic.
+        scheduler& s = current_machine()->sched;
+        if (!s.bubble) report_panic(self);
+        fail_bubble(s, std::current_exception());
     }
     switch_request exit_request{switch_kind::exit};
     switch_to_scheduler(self, &exit_request);

@@ -287,7 +287,7 @@ void report_stall_end(machine& m, fiber* f) noexcept {
     const std::int64_t since = m.stall_since_ns.exchange(0, std::memory_order_relaxed);
     const std::uint32_t actions = m.stall_actions.exchange(0, std::memory_order_relaxed);
     if (since == 0) return;
-    const std::int64_t held = steady_now_ns() - since;
+    const std::int64_t held = monotonic_now_ns() - since;
     if (held < preempt_after_ns) return;
     char who[128], took[32], line[640];
     append_fiber(who, sizeof who, f);
@@ -408,7 +408,7 @@ void report_trap_end(machine& m, fiber* f) noexcept {
     const std::int64_t since = m.trap_since_ns.exchange(0, std::memory_order_relaxed);
     const int nr = m.trap_syscall.load(std::memory_order_relaxed);
     if (since == 0) return;
-    const std::int64_t held = steady_now_ns() - since;
+    const std::int64_t held = monotonic_now_ns() - since;
     if (held < preempt_after_ns) return;  // a short wait: not worth a word
     const syscall_hint* known = find_hint(nr);
     const char* hint = known ? known->hint : hint_other;
@@ -463,9 +463,9 @@ void sysmon_main(scheduler& s) {
             while (s.sysmon_wakeup.load(std::memory_order_acquire) == seen) futex_wait(s.sysmon_wakeup, seen, -1);
             continue;
         }
-        futex_wait(s.sysmon_wakeup, seen, steady_now_ns() + delay);
+        futex_wait(s.sysmon_wakeup, seen, monotonic_now_ns() + delay);
         if (s.stopping.load(std::memory_order_acquire)) break;
-        const std::int64_t now = steady_now_ns();
+        const std::int64_t now = monotonic_now_ns();
         poll_network(s);
         if (retake(s, now) > 0)
             idle_rounds = 0;

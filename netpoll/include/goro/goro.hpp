@@ -16,4 +16,5 @@
 #include <goro/signal.hpp>
 #include <goro/singleflight.hpp>
 #include <goro/sync.hpp>
+#include <goro/synctest.hpp>
 #include <goro/time.hpp>
