@@ -23,24 +23,12 @@
 
 using namespace std::chrono_literals;
 using goro::time_point;
+using goro_test::for_each_bubble;
 
 namespace {
 
 // The bubble's first instant: 2000-01-01 00:00 UTC, as Go's.
 const time_point bubble_start{std::chrono::seconds(946'684'800)};
-
-// Runs body(procs) in a bubble of 1, 2, 4 and 8 workers, a SUBCASE each.
-template <class F>
-void for_each_bubble(F body) {
-    for (int procs : goro_test::procs_values) {
-        const std::string name = "procs=" + std::to_string(procs);
-        SUBCASE(name.c_str()) {
-            goro::config cfg;
-            cfg.procs = procs;
-            goro::synctest::run(cfg, [&] { body(procs); });
-        }
-    }
-}
 
 // What a bubble's run threw, as text ("" when it returned).
 template <class F>

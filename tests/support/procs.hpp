@@ -105,6 +105,22 @@ void for_each_procs(F body) {
     }
 }
 
+// The same in a bubble (goro::synctest::run) on each worker count: time is
+// virtual, so durations are exact, and a fiber left blocked for good when
+// body returns fails the test (run throws; doctest reports it). No need to
+// wait for stragglers: run waits for every fiber.
+template <class F>
+void for_each_bubble(F body) {
+    for (int procs : procs_values) {
+        const std::string name = "procs=" + std::to_string(procs);
+        SUBCASE(name.c_str()) {
+            goro::config cfg;
+            cfg.procs = procs;
+            goro::synctest::run(cfg, [&] { body(procs); });
+        }
+    }
+}
+
 // goro::num_fibers() as a signed number, for comparisons without sign noise.
 inline long long fibers_alive() { return static_cast<long long>(goro::num_fibers()); }
 
