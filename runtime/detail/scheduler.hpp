@@ -45,6 +45,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -61,6 +62,16 @@ namespace goro::detail {
 
 struct scheduler;
 struct machine;
+
+std::int64_t monotonic_now_ns() noexcept;  // sleep.cpp
+
+// Scheduling-latency histogram bounds (goro_sched_latency_seconds): 1 µs
+// to 100 ms in 1-2-5 steps, then +Inf.
+inline constexpr std::int64_t latency_bucket_bounds_ns[] = {
+    1'000, 2'000, 5'000, 10'000, 20'000, 50'000, 100'000, 200'000, 500'000,
+    1'000'000, 2'000'000, 5'000'000, 10'000'000, 20'000'000, 50'000'000, 100'000'000};
+inline constexpr std::size_t latency_bucket_count = std::size(latency_bucket_bounds_ns) + 1;
+inline constexpr std::uint32_t latency_sample_every = 8;
 
 enum class p_status : std::uint8_t {
     idle,     // on the idle list
@@ -87,9 +98,32 @@ struct alignas(64) processor {
     // and store (no locked RMW) suffices.
     std::atomic<std::uint64_t> fibers_started{0};
     std::atomic<std::uint64_t> fibers_exited{0};
-    static void count(std::atomic<std::uint64_t>& counter) noexcept {
-        counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    static void count(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
+        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
+    // Readied-to-running latency of a sampled fiber (execute).
+    void record_latency(std::int64_t ns) noexcept {
+        std::size_t i = 0;
+        while (i < latency_bucket_count - 1 && ns > latency_bucket_bounds_ns[i]) ++i;
+        count(latency_buckets[i]);
+        count(latency_sum_ns, static_cast<std::uint64_t>(ns > 0 ? ns : 0));
+    }
+
+    // --- counters for goro::write_metrics (the holding M only, with
+    // count(): a plain load and store, no locked instruction, on this P's
+    // own lines; readers sum every P's, racily, as Go's metrics do) ---
+    alignas(64) std::atomic<std::uint64_t> parks[wait_reason_count] = {};
+    std::atomic<std::uint64_t> steals{0};         // fibers taken from other Ps
+    std::atomic<std::uint64_t> spins{0};          // times this P's M began to spin
+    std::atomic<std::uint64_t> global_pushes{0};  // fibers this P's M put on the global queue
+    std::atomic<std::uint64_t> poll_wakeups{0};   // fibers the poller readied, queued here
+    std::atomic<std::uint64_t> preemptions{0};    // fibers sysmon made yield
+    // Scheduling latency (readied to running) of one readied fiber in
+    // latency_sample_every, in latency_bucket_bounds_ns buckets (the last
+    // is +Inf), with the sum in nanoseconds.
+    std::uint32_t ready_tick = 0;
+    std::atomic<std::uint64_t> latency_buckets[latency_bucket_count] = {};
+    std::atomic<std::uint64_t> latency_sum_ns{0};
 
     // --- read by sysmon ---
     alignas(64) std::atomic<p_status> status{p_status::idle};
@@ -245,6 +279,12 @@ struct scheduler {
     std::thread sysmon_thread;
     std::atomic<std::uint32_t> sysmon_wakeup{0};
     bool sysmon_sleeping = false;
+
+    // Counted by threads holding no P (plain threads, sysmon, Ms whose P
+    // was taken), for goro::write_metrics: rare paths, so one shared line.
+    std::atomic<std::uint64_t> global_pushes_without_p{0};
+    std::atomic<std::uint64_t> poll_wakeups_without_p{0};
+    const std::int64_t started_ns = monotonic_now_ns();  // schedtrace's "SCHED <ms>ms"
 
     // goro::synctest::run (a "bubble": the clock is virtual). `bubble` is
     // fixed for the run; lock guards the rest but the counter.

@@ -116,7 +116,10 @@ fiber* steal_work(machine& m) {
                 victim.timers.run_expired(steady_now_ns(), true) > 0) {
                 if (fiber* f = m.p->runq.pop()) return f;
             }
-            if (fiber* f = m.p->runq.steal_from(victim.runq, last_round)) return f;
+            if (fiber* f = m.p->runq.steal_from(victim.runq, last_round)) {
+                processor::count(m.p->steals);
+                return f;
+            }
         }
     }
     return nullptr;
@@ -129,8 +132,11 @@ void queue_ready_batch(scheduler& s, processor* p, fiber** batch, int n) {
     if (n <= 0) return;
     for (int i = 0; i < n; ++i) batch[i]->state.store(fiber_state::runnable, std::memory_order_release);
     if (p) {
+        processor::count(p->poll_wakeups, static_cast<std::uint64_t>(n));
         for (int i = 0; i < n; ++i) runq_put(*p, batch[i], false);
     } else {
+        s.poll_wakeups_without_p.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+        s.global_pushes_without_p.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
         s.global_queue.enqueue_bulk(batch, static_cast<std::size_t>(n));
     }
     std::atomic_thread_fence(std::memory_order_seq_cst);  // Dekker with go_idle
@@ -409,6 +415,7 @@ fiber* find_runnable(machine& m) {
         if (m.spinning || 2 * s.spinning_count.load(std::memory_order_relaxed) < busy) {
             if (!m.spinning) {
                 m.spinning = true;
+                processor::count(p.spins);
                 s.spinning_count.fetch_add(1, std::memory_order_seq_cst);
             }
             if (fiber* f = steal_work(m)) return found(m, f);

@@ -8,6 +8,7 @@
 #include <goro/errgroup.hpp>
 #include <goro/fiber_local.hpp>
 #include <goro/io.hpp>
+#include <goro/metrics.hpp>
 #include <goro/net.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
