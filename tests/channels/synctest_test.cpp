@@ -10,6 +10,7 @@
 #include <goro/goro.hpp>
 
 #include <doctest/doctest.h>
+#include <goro/doctest.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -627,4 +628,36 @@ TEST_CASE("synctest.TestHappensBefore") {
         goro::synctest::wait();
         CHECK(v == 2);
     });
+}
+
+// ------------------------------------------------ <goro/doctest.hpp> itself
+
+GORO_TEST_CASE("doctest: a GORO_TEST_CASE body runs in a bubble") {
+    CHECK(goro::synctest::in_bubble());
+    CHECK(goro::now() == bubble_start);
+    goro::sleep_for(24h);
+    CHECK(goro::now() == bubble_start + 24h);
+}
+
+GORO_TEST_CASE_PROCS(1, "doctest: GORO_TEST_CASE_PROCS sets the worker count") { CHECK(goro::procs() == 1); }
+
+// The next two must fail, and doctest's should_fail turns that into a pass:
+// they show that a CHECK or a REQUIRE failing in a spawned fiber is reported
+// against the test case (their "ERROR" lines in the log are expected).
+GORO_TEST_CASE("doctest: a CHECK failing in a spawned fiber fails the test case (expected to fail)" *
+               doctest::should_fail()) {
+    goro::wait_group wg;
+    wg.add(1);
+    goro::go([&] {
+        goro::sleep_for(1s);
+        CHECK(goro::now() == bubble_start);  // false: 1 s has passed
+        wg.done();
+    });
+    wg.wait();
+}
+
+GORO_TEST_CASE("doctest: a REQUIRE failing in a spawned fiber ends the bubble and fails the test case (expected to fail)" *
+               doctest::should_fail()) {
+    goro::go([] { REQUIRE(goro::num_fibers() == 0); });  // false: this fiber is alive
+    goro::sleep_for(1h);
 }
