@@ -28,7 +28,6 @@
 
 #include "runtime/detail/fatal.hpp"
 #include "runtime/detail/futex.hpp"
-#include "runtime/detail/park.hpp"
 #include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/scheduler.hpp"
 
@@ -206,6 +205,15 @@ bool check_bubble(machine& m) {
         } else if (s.bubble_drainer && goro::num_fibers() <= 1) {
             to_ready = std::exchange(s.bubble_drainer, nullptr);
             state = bubble_state::ready_drainer;
+        }
+        if (to_ready) {
+            // Readied here, under the lock (ready() itself would take it to
+            // wake an M): once the lock is dropped the fiber is visible work,
+            // so another M's look cannot find "all blocked, no waiter".
+            if (to_ready->state.load(std::memory_order_acquire) != fiber_state::waiting)
+                GORO_FATAL("runtime: synctest waiter readied while not waiting");
+            to_ready->state.store(fiber_state::runnable, std::memory_order_release);
+            s.global_queue.enqueue(to_ready);
         } else if (earliest != INT64_MAX) {
             // The jump: the earliest timer is due now. The caller takes a P
             // and fires it (and every other timer due at the same instant).
@@ -216,7 +224,8 @@ bool check_bubble(machine& m) {
         }
     }
     if (to_ready) {
-        ready(to_ready);  // queues it and wakes an M (maybe this one)
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // Dekker with go_idle, as enqueue_global
+        wake_idle();  // an M (maybe this one) takes a P and runs it
         return false;
     }
     std::ostringstream text;
