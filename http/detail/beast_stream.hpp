@@ -20,11 +20,7 @@
 #include <string_view>
 #include <system_error>
 
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/beast/core/string_type.hpp>
-#include <boost/system/error_code.hpp>
-#include <boost/system/system_error.hpp>
+#include "http/detail/beast.hpp"
 
 #include <goro/net.hpp>
 
