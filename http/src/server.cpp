@@ -17,27 +17,21 @@
 //     pipelined requests are answered in order.
 //   - A request body reader outlives its handler only as a husk: after the
 //     handler returns, reads fail with errc::handler_done.
+//   - While a handler runs, at most one fiber reads the connection: the
+//     handler (through the body) while the body has bytes left, otherwise
+//     the client_watch; the connection's fiber reads again only after
+//     client_watch::stop has waited for that fiber.
 #include <goro/http.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <limits>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <string>
-
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <goro/io.hpp>
 #include <goro/select.hpp>
@@ -355,6 +349,57 @@ void log_error(const detail::server_config& cfg, const std::string& text) {
     }
 }
 
+// Go's background read: while a handler runs whose request has no body left
+// to read, one fiber reads the connection, so that a client that goes away
+// (EOF, a reset) cancels the request's context. What it reads instead (the
+// next pipelined request) is kept for the next parse. stop() ends the read
+// by moving the read deadline into the past, which wakes it at once.
+class client_watch {
+public:
+    client_watch(net::conn& c, goro::cancel_func cancel) : conn_(c), cancel_(std::move(cancel)) {}
+    client_watch(const client_watch&) = delete;
+    client_watch& operator=(const client_watch&) = delete;
+    ~client_watch() { finished_.wait(); }
+
+    void start() {
+        finished_.add(1);
+        goro::go([this] {
+            char bytes[4096];
+            std::error_code ec;
+            const std::size_t n = conn_.read(bytes, sizeof bytes, ec);
+            if (n > 0) {
+                stash_.assign(bytes, n);
+            } else if (ec != net::errc::timeout) {
+                gone_ = true;
+                cancel_();
+            }
+            finished_.done();
+        });
+    }
+
+    // Ends the read and waits for it; moves what it read into buffer.
+    // True if the client went away.
+    bool stop(flat_buffer& buffer) {
+        std::error_code ec;
+        conn_.set_read_deadline(net::time_point(std::chrono::nanoseconds(1)), ec);  // long ago; zero means none
+        finished_.wait();  // orders the fiber's writes to stash_ and gone_ before the reads below
+        if (!stash_.empty()) {
+            auto space = buffer.prepare(stash_.size());
+            std::memcpy(space.data(), stash_.data(), stash_.size());
+            buffer.commit(stash_.size());
+            stash_.clear();
+        }
+        return gone_;
+    }
+
+private:
+    net::conn& conn_;
+    goro::cancel_func cancel_;
+    goro::wait_group finished_;
+    std::string stash_;  // written by the reading fiber, read after finished_
+    bool gone_ = false;  // likewise
+};
+
 class connection {
 public:
     connection(std::shared_ptr<detail::server_state> st, std::shared_ptr<const detail::server_config> cfg,
@@ -500,6 +545,12 @@ private:
 
         const bool head = msg.method() == beast_http::verb::head;
         conn_writer w(stream_, version, head, msg.keep_alive() && !state_->closing());
+        client_watch watch(conn_, cancel);
+        // Only with nothing left to read: the body's reads and the watch's
+        // would race for the bytes. Bytes already buffered mean the client
+        // is still there.
+        const bool watching = parser.is_done() && buffer_.size() == 0;
+        if (watching) watch.start();
         bool handler_failed = false;
         try {
             cfg_->handler(w, req);
@@ -510,6 +561,9 @@ private:
             handler_failed = true;
             log_error(*cfg_, "http: panic serving " + remote_ + ": unknown exception");
         }
+        // A client that went away (or half-closed: Go cancels then too) may
+        // still take the answer; the connection ends after it.
+        if (watching && watch.stop(buffer_)) w.set_close();
         cancel();
         body->detached = true;
         if (handler_failed) {
@@ -523,14 +577,14 @@ private:
             error(w, status_text(status_request_entity_too_large), status_request_entity_too_large);
         }
         if (state_->closing()) w.set_close();
-        if (!parser.is_done() && !w.head_sent()) {
-            // Drain what is left of a small body, so the connection can carry
-            // the next request; a large one is not worth it.
-            if (body->failed || body->too_large || !drain(parser)) w.set_close();
-        }
+        // A body the handler left unread is drained, if small, so that the
+        // connection can carry the next request; not one whose client still
+        // waits for 100 Continue (it may never send it): that closes, as in Go.
+        const bool drainable = !body->send_continue && !body->failed && !body->too_large;
+        if (!parser.is_done() && !w.head_sent() && (!drainable || !drain(parser))) w.set_close();
         w.finish();
         if (!w.keep_alive() || w.failed()) return false;
-        if (!parser.is_done() && !drain(parser)) return false;
+        if (!parser.is_done() && (!drainable || !drain(parser))) return false;
         return true;
     }
 

@@ -382,3 +382,23 @@ TEST_CASE("http: a pooled connection the server closed is replaced without an er
         CHECK(goro::io::read_all(again.body) == "ok");
     });
 }
+
+TEST_CASE("http: a client that goes away cancels its request's context") {
+    goro_test::for_each_procs([](int) {
+        auto entered = goro::make_chan<int>(1);
+        auto cancelled = goro::make_chan<std::error_code>(1);
+        test_server ts(http::server{.handler = [&](http::response_writer&, http::request& r) {
+            entered.send(1);
+            r.context().done().recv();
+            cancelled.send(r.context().err());
+        }});
+        {
+            auto c = goro::net::dial("tcp", ts.addr);
+            c.write("GET /wait HTTP/1.1\r\nHost: a\r\n\r\n");
+            entered.recv();
+        }  // the client closes its end
+        const std::error_code why = *cancelled.recv();
+        CHECK(why == goro::context_errc::canceled);
+        CHECK(goro_test::eventually([&] { return ts.srv.open_connections() == 0; }));
+    });
+}

@@ -189,9 +189,8 @@ public:
     std::string_view path_value(std::string_view name) const noexcept;
     void set_path_value(std::string_view name, std::string_view value);
 
-    // On a server: cancelled when the client goes away, when the handler
-    // returns, and when the server is closed (close(), or a shutdown whose
-    // context ended first). Background on a client request unless set.
+    // On a server: cancelled when the handler returns and when the server
+    // is closed (close()). Background on a client request unless set.
     const goro::context& context() const noexcept { return ctx_; }
     void set_context(goro::context ctx) { ctx_ = std::move(ctx); }
 
@@ -337,8 +336,9 @@ std::shared_ptr<server_state> make_server_state();
 // Go's http.Server. An aggregate: set the fields by name, then serve.
 // Durations of zero mean no limit, as in Go.
 //   - read_header_timeout: from the first byte of a request to the end of
-//     its head (read_timeout if zero). A client that sends its head slower
-//     is cut off: the connection closes, with a 408 if nothing was answered.
+//     its head, and a new connection's wait for that byte (read_timeout if
+//     zero). A client that sends its head slower is cut off: the
+//     connection closes, with a 408 if part of a head had come.
 //   - read_timeout: from the first byte of a request to the end of its body.
 //   - write_timeout: from the end of the head to the end of the answer.
 //   - idle_timeout: how long a kept-alive connection may wait for its next
@@ -375,8 +375,8 @@ struct server {
 
     // Go's Shutdown: stops accepting, closes idle connections, asks active
     // ones to close after their answer (Connection: close) and waits for
-    // them, or until ctx is done: then closes what is left (their request
-    // contexts are cancelled) and throws (sets) ctx's error.
+    // them, or until ctx is done: then throws (sets) ctx's error and leaves
+    // what is left running, as Go does (close() ends it).
     void shutdown(const goro::context& ctx);
     void shutdown(const goro::context& ctx, std::error_code& ec);
     // Go's Close: closes every listener and connection now.
