@@ -325,7 +325,8 @@ void serve_mux::serve_http(response_writer& w, request& r) const {
             // (Only when the slash is all a multi wildcard would take:
             // "/a" goes to "/a/" for "/a/", not for "/{x...}".)
             captures slash_values;
-            const auto slash_parts = split_path(path + "/");
+            const std::string with_slash = path + "/";  // outlives the views split_path returns
+            const auto slash_parts = split_path(with_slash);
             auto subtree = state_->best(r.method(), host, slash_parts, slash_values);
             add_slash = subtree && subtree->segments.size() == slash_parts.size();
         }

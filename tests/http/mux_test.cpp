@@ -124,7 +124,7 @@ TEST_CASE("TestComparePaths and TestRoutingNodeMatch: the most specific pattern 
     CHECK(route(mux, "GET", "/b/x/y/z").pattern == "/b/{x}/");
 }
 
-TEST_CASE("TestServeMuxHostPattern: a pattern with a host wins over one without") {
+TEST_CASE("TestHostHandlers: a pattern with a host wins over one without") {
     http::serve_mux mux;
     mux.handle("/a/b", named("/a/b"));
     mux.handle("example.com/", named("example.com/"));
