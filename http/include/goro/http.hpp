@@ -189,8 +189,10 @@ public:
     std::string_view path_value(std::string_view name) const noexcept;
     void set_path_value(std::string_view name, std::string_view value);
 
-    // On a server: cancelled when the handler returns and when the server
-    // is closed (close()). Background on a client request unless set.
+    // On a server: cancelled when the client goes away (seen while the
+    // handler runs once the body has been read), when the handler returns,
+    // and when the server is closed (close()). Background on a client
+    // request unless set.
     const goro::context& context() const noexcept { return ctx_; }
     void set_context(goro::context ctx) { ctx_ = std::move(ctx); }
 
