@@ -1,6 +1,6 @@
 // http/src/message.cpp — the parts of goro::http that need no parser: the
 // error category, status texts, header_map, body_reader, request, handler,
-// and the helpers error, not_found and redirect.
+// and error, not_found and redirect (Go's Error, NotFound and Redirect).
 //
 // Invariants: a request's path_ and raw_query_ are always derived from its
 // target_ (set_line is the only writer of the three). Nothing here locks:
