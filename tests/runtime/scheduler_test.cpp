@@ -514,15 +514,16 @@ TEST_CASE("many fibers sleeping 0 to 5 ms at once all wake, each exactly when du
     goro_test::for_each_bubble([](int) {
         const int n = goro_test::stress(10'000, 100'000);
         std::mt19937 rng(12345);
-        // Naps on a 50 µs grid: 101 distinct instants, so that a bubble's
-        // clock makes 101 jumps, not one per fiber.
-        std::uniform_int_distribution<int> steps(0, 100);
+        // Naps on a 250 µs grid: 21 distinct instants, so that the bubble's
+        // clock makes 21 jumps (each costs a round of idle and wake-up, which
+        // is slow under TSan), with hundreds of fibers due at each.
+        std::uniform_int_distribution<int> steps(0, 20);
         std::atomic<int> woke{0}, off{0};
         goro::wait_group wg;
         wg.add(n);
         const auto t0 = goro::now();
         for (int i = 0; i < n; ++i) {
-            const auto nap = std::chrono::microseconds(50 * steps(rng));
+            const auto nap = std::chrono::microseconds(250 * steps(rng));
             goro::go([&, nap] {
                 goro::sleep_for(nap);
                 if (goro::now() != t0 + nap) off.fetch_add(1);
