@@ -364,7 +364,6 @@ TEST_CASE("synctest: every fiber durably blocked with no timer is a deadlock, th
                 goro::chan<int> c = goro::make_chan<int>();
                 goro::go([&] { c.send(1); c.send(2); });
                 (void)c.recv();
-                goro::mutex m;
                 (void)goro::make_chan<int>().recv();  // nobody will ever send
             },
             procs);
