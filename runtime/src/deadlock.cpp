@@ -154,13 +154,6 @@ verdict look_for_deadlock(machine& m, bool* recheck) {
 // or in a blocking_scope (the world outside acts in real time). Plain
 // threads are outside the bubble and are not waited for.
 
-namespace {
-
-// What the bubble's look saw, under the lock.
-enum class bubble_state { busy, ready_waiter, ready_drainer, advance, deadlock, leak };
-
-}  // namespace
-
 void fail_bubble(scheduler& s, std::exception_ptr failure) noexcept {
     {
         std::lock_guard<std::mutex> g(s.lock);
@@ -182,8 +175,8 @@ bool check_bubble(machine& m) {
     if (io_poller* p = current_io_poller(); p && p->has_waiters()) return false;
     if (s.running_without_p.load(std::memory_order_acquire) != 0) return false;
     if (s.bubble_nondurable.load(std::memory_order_acquire) != 0) return false;
-    bubble_state state = bubble_state::busy;
     fiber* to_ready = nullptr;
+    bool leak = false;  // the deadlock is main done, the rest blocked for good
     {
         std::lock_guard<std::mutex> g(s.lock);
         if (s.idle_count.load(std::memory_order_seq_cst) != s.procs || !m.in_idle_list ||
@@ -201,10 +194,8 @@ bool check_bubble(machine& m) {
         if (s.bubble_waiter) {
             // synctest::wait returns before time moves.
             to_ready = std::exchange(s.bubble_waiter, nullptr);
-            state = bubble_state::ready_waiter;
         } else if (s.bubble_drainer && goro::num_fibers() <= 1) {
             to_ready = std::exchange(s.bubble_drainer, nullptr);
-            state = bubble_state::ready_drainer;
         }
         if (to_ready) {
             // Readied here, under the lock (ready() itself would take it to
@@ -220,7 +211,7 @@ bool check_bubble(machine& m) {
             advance_virtual_clock(earliest);
             return true;
         } else {
-            state = s.bubble_drainer ? bubble_state::leak : bubble_state::deadlock;
+            leak = s.bubble_drainer != nullptr;
         }
     }
     if (to_ready) {
@@ -229,7 +220,7 @@ bool check_bubble(machine& m) {
         return false;
     }
     std::ostringstream text;
-    if (state == bubble_state::leak)
+    if (leak)
         text << "deadlock: main bubble fiber has exited but blocked fibers remain\n\n";
     else
         text << "deadlock: all fibers in the bubble are durably blocked\n\n";

@@ -85,7 +85,7 @@ std::string family_of(const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("metrics: the Prometheus text has HELP and TYPE for every family, and the names API.md fixes") {
+TEST_CASE("metrics: the Prometheus text has HELP and TYPE for every family, and the names docs/api.md lists") {
     for_each_procs([](int procs) {
         const scrape s = take_scrape();
         CHECK(s.malformed.empty());
