@@ -13,7 +13,8 @@ set -euo pipefail
 
 # curl, nc, redis-cli, redis-benchmark, wrk and python3 scripts drive the
 # example servers in tests/e2e; redis-server is what kv_server is compared with.
-packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev doctest-dev
+# libdw-dev: elfutils' unwinder and DWARF reader, for the call stacks in dumps.
+packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev doctest-dev libdw-dev
           curl netcat-openbsd redis-tools redis-server wrk python3)
 case "${1:-}" in
   bench) packages+=(golang-go libboost-fiber-dev libasio-dev rustc cargo librust-tokio-dev python3-matplotlib) ;;
