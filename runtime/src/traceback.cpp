@@ -399,8 +399,15 @@ int symbolise_frame(std::uintptr_t pc, bool is_return_address, frame_info* out) 
     return count;
 }
 
-bool is_runtime_frame(const frame_info& frame) noexcept {
-    const char* function = frame.function;
+namespace {
+
+bool in_runtime_sources(const char* file) noexcept {
+    for (const char* dir : {"runtime/src/", "runtime/detail/", "channels/src/", "netpoll/src/"})
+        if (std::strstr(file, dir)) return true;
+    return false;
+}
+
+bool named_as_runtime(const char* function) noexcept {
     // A name in goro::detail before its parameter list: the runtime's own
     // functions and the templates that call user code (a user function
     // taking a detail type as a parameter is the user's).
@@ -411,14 +418,22 @@ bool is_runtime_frame(const frame_info& frame) noexcept {
                                "goro::dump_fibers", "uw_", "__restore_rt", "__sanitizer", "__asan", "__tsan"})
         if (starts_with(function, prefix)) return true;
     // goro::run's and goro::go's type-erasing thunks, at a fiber's base.
-    if (starts_with(function, "goro::") && std::strstr(function, "{lambda(void*)#")) return true;
+    return starts_with(function, "goro::") && std::strstr(function, "{lambda(void*)#");
+}
+
+}  // namespace
+
+bool is_runtime_frame(const frame_info& frame) noexcept {
     // An inlined call is named without its scope ("switch_to_scheduler",
     // "operator()"): it is the runtime's if its code is in the runtime's sources.
-    if (!params) {
-        for (const char* dir : {"runtime/src/", "runtime/detail/", "channels/src/", "netpoll/src/"})
-            if (std::strstr(frame.file, dir)) return true;
-    }
-    return false;
+    if (!std::strstr(frame.function, "::")) return in_runtime_sources(frame.file) || named_as_runtime(frame.function);
+    if (!named_as_runtime(frame.function)) return false;
+    // libdw does not find every inlined call (a lambda's body inlined into
+    // goro::run's thunk): a runtime function whose code here is the user's
+    // (neither the runtime's sources nor goro's headers, nor the system's,
+    // as std::invoke's) is shown.
+    return !frame.file[0] || in_runtime_sources(frame.file) || std::strstr(frame.file, "/goro/") ||
+           starts_with(frame.file, "/usr/");
 }
 
 // ------------------------------------------------------------------- throws
