@@ -147,9 +147,14 @@ int thread_running(const fiber* f) {
         if (!locked) sched_yield();
     }
     if (!locked) return 0;
+    // running_fiber is the last fiber an M switched into, so an M that has
+    // gone back to its scheduler may still name f: prefer the one that is
+    // out of the runtime, in f's code.
     int tid = 0;
-    for (machine* m : s->machines)
-        if (m->running_fiber.load(std::memory_order_relaxed) == f) tid = m->tid.load(std::memory_order_relaxed);
+    for (machine* m : s->machines) {
+        if (m->running_fiber.load(std::memory_order_relaxed) != f) continue;
+        if (tid == 0 || !m->in_runtime.load(std::memory_order_relaxed)) tid = m->tid.load(std::memory_order_relaxed);
+    }
     s->lock.unlock();
     return tid;
 }
