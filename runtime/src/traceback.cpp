@@ -489,7 +489,7 @@ int capture_signal() noexcept { return SIGURG; }
 // program's and libstdc++'s throws bind to it) and then goes on to the C++
 // runtime's own __cxa_throw. Off a fiber it costs one thread-local read.
 namespace __cxxabiv1 {
-extern "C" [[noreturn]] void __cxa_throw(void* thrown_object, std::type_info* type, void (*destructor)(void*)) {
+extern "C" __attribute__((__noreturn__)) void __cxa_throw(void* thrown_object, std::type_info* type, void (*destructor)(void*)) {
     using goro::detail::next_cxa_throw;
     goro::detail::note_throw(thrown_object);
     goro::detail::cxa_throw_fn next = next_cxa_throw.load(std::memory_order_acquire);
