@@ -67,6 +67,8 @@ constexpr int max_inlined_frames = 8;
 // n >= 1. is_return_address: pc is a call's return address (every frame but
 // an exact first one), so the call itself is at pc - 1.
 int symbolise_frame(std::uintptr_t pc, bool is_return_address, frame_info* out) noexcept;
+// "?() pc=0x…", for a frame that cannot or may not be named.
+void name_unknown(std::uintptr_t pc, frame_info& out) noexcept;
 // Frames of the runtime itself (switching, park, the scheduler, this file),
 // left out of the top and bottom of a printed stack.
 bool is_runtime_frame(const frame_info& frame) noexcept;

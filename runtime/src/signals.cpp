@@ -105,8 +105,21 @@ int this_tid() noexcept { return static_cast<int>(syscall(SYS_gettid)); }
 
 // Go's traceback: one frame a line, its file:line under it; the runtime's
 // frames at either end (switching, park, the fiber's entry) left out.
+// Set by the fatal handlers (SIGQUIT, stack overflow) while they dump.
+std::atomic<bool> in_fatal_handler{false};
+
 void format_frames(line_writer& out, const traceback& frames) {
     frame_info at_pc[max_inlined_frames];
+    if (running_under_tsan() && in_fatal_handler.load(std::memory_order_relaxed)) {
+        // ThreadSanitizer stops the program at an allocation inside a signal
+        // handler, which naming frames needs: TSan builds print pcs there.
+        out.text("\t(frames unnamed: ThreadSanitizer forbids naming them in a signal handler)\n");
+        for (int i = 0; i < frames.count && i < traceback_max_frames; ++i) {
+            name_unknown(frames.pc[i], at_pc[0]);
+            out.text(at_pc[0].function).text("\n");
+        }
+        return;
+    }
     // First pass: which frames (inlined ones counted) are the user's.
     int first = -1, last = -1, k = 0;
     for (int i = 0; i < frames.count; ++i) {
@@ -286,6 +299,7 @@ void on_fault(int sig, siginfo_t* info, void* uctx) {
         // The guard page, or a little below it for a frame that jumped it.
         if (addr < low && addr + f->guard_size + 64 * 1024 >= low) {
             claim_fatal_report();
+            in_fatal_handler.store(true, std::memory_order_relaxed);
             // The frames nearest the overflow, captured from where it faulted.
             traceback frames;
             capture_from_signal(uctx, frames);
@@ -304,6 +318,7 @@ void on_fault(int sig, siginfo_t* info, void* uctx) {
 
 void on_quit(int, siginfo_t*, void* uctx) {
     claim_fatal_report();
+    in_fatal_handler.store(true, std::memory_order_relaxed);
     quit_tid.store(this_tid(), std::memory_order_relaxed);
     quit_context.store(uctx, std::memory_order_relaxed);
     arm_dump_watchdog();

@@ -339,6 +339,8 @@ void call_site_of(Dwarf_Die* cu, Dwarf_Die* scope, frame_info& out) noexcept {
     }
 }
 
+}  // namespace
+
 void name_unknown(std::uintptr_t pc, frame_info& out) noexcept {
     // Go prints "?" for a pc it cannot name; the address helps addr2line.
     char text[32] = "?() pc=0x";
@@ -352,9 +354,9 @@ void name_unknown(std::uintptr_t pc, frame_info& out) noexcept {
     }
     *p = '\0';
     copy_text(out.function, sizeof out.function, text);
+    out.file[0] = '\0';
+    out.line = 0;
 }
-
-}  // namespace
 
 int symbolise_frame(std::uintptr_t pc, bool is_return_address, frame_info* out) noexcept {
     out[0].function[0] = '\0';

@@ -250,7 +250,8 @@ TEST_CASE("a dump shows a fiber running on another worker, captured by signallin
     if (runs_under_tsan()) {
         // ThreadSanitizer defers a signal until its thread calls into an
         // intercepted function, which a pure spinning loop never does: the
-        // dump then prints "stack unavailable" (checked), not the frames.
+        // dump then prints "stack unavailable", or the deferred handler's
+        // stale context; the frames are not checked in that build.
         MESSAGE("skipped under TSan: signals reach a spinning thread only at intercepted calls");
     }
     goro_test::for_each_procs([](int procs) {
@@ -269,10 +270,10 @@ TEST_CASE("a dump shows a fiber running on another worker, captured by signallin
         }));
         const goro_test::dump_entry e =
             entry_when(spinner, [](const goro_test::dump_entry& d) { return d.state == "running"; });
-        const int at = frame_index(e, "spinning_here(");
-        if (runs_under_tsan()) {
-            CHECK((at >= 0 || e.frames.empty()));
-        } else {
+        // Under TSan only the entry itself is checked (entry_when found it
+        // running): a deferred signal's context no longer matches the stack.
+        if (!runs_under_tsan()) {
+            const int at = frame_index(e, "spinning_here(");
             CHECK(at >= 0);
             if (at >= 0) CHECK(contains(e.frame_sites[static_cast<std::size_t>(at)], this_file));
         }
@@ -306,6 +307,11 @@ TEST_CASE("a stack overflow names the recursing function") {
     const auto entries = goro_test::parse_dump(r.err);
     const goro_test::dump_entry* e = goro_test::find_fiber(entries, emitted(r.out, "overflowing"));
     REQUIRE(e != nullptr);
+    if (runs_under_tsan()) {
+        MESSAGE("under TSan the overflow handler prints pcs, not names: TSan forbids allocating in a signal handler");
+        CHECK(contains(r.err, "(frames unnamed: ThreadSanitizer"));
+        return;
+    }
     CHECK(frame_index(*e, "recursing_here(") == 0);
     CHECK(contains(r.err, "...additional frames elided..."));
 }
@@ -331,6 +337,11 @@ TEST_CASE("SIGQUIT shows the parked fiber's stack and the interrupted fiber's") 
     const goro_test::dump_entry* main_fiber = goro_test::find_fiber(entries, emitted(r.out, "main"));
     REQUIRE(blocked != nullptr);
     REQUIRE(main_fiber != nullptr);
+    if (runs_under_tsan()) {
+        MESSAGE("under TSan the SIGQUIT handler prints pcs, not names: TSan forbids allocating in a signal handler");
+        CHECK(contains(r.err, "(frames unnamed: ThreadSanitizer"));
+        return;
+    }
     CHECK(frame_index(*blocked, "blocked_in_recv_here(") >= 0);
     CHECK(frame_index(*main_fiber, "quitting_here(") >= 0);
 }
