@@ -179,6 +179,11 @@ void format_stack(line_writer& out, const fiber* f, int tid) {
     const fiber_state state = f->state.load(std::memory_order_acquire);
     if (state == fiber_state::dead) return;
     if (state != fiber_state::running) {
+        if (running_under_tsan() && in_fatal_handler.load(std::memory_order_relaxed)) {
+            // libdw allocates as it unwinds; see format_frames.
+            out.text("\t(stack not unwound: ThreadSanitizer forbids it in a signal handler)\n");
+            return;
+        }
         if (capture_parked(f, frames)) format_frames(out, frames);
         return;
     }
