@@ -228,7 +228,9 @@ bool capture_parked(const fiber* f, traceback& out) noexcept {
     out.count = 0;
     out.truncated = false;
     out.first_exact = false;
-    const auto saved = reinterpret_cast<std::uintptr_t>(f->context);
+    // f->context is the owner's field, written at every switch: a racy
+    // snapshot read like the stack words, uninstrumented for the same reason.
+    const auto saved = static_cast<std::uintptr_t>(load_word(reinterpret_cast<std::uintptr_t>(&f->context)));
     const auto low = reinterpret_cast<std::uintptr_t>(f->stack_low);
     const auto high = reinterpret_cast<std::uintptr_t>(f) + sizeof(fiber);
     if (saved < low || saved + 0x40 > high) return false;
