@@ -21,10 +21,13 @@
 #include <mutex>
 #include <ostream>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include <goro/runtime.hpp>
 
 #include "runtime/detail/fatal.hpp"
+#include "runtime/detail/park.hpp"
 #include "runtime/detail/scheduler.hpp"
 #include "runtime/detail/traceback.hpp"
 
@@ -252,7 +255,9 @@ void format_fiber(line_writer& out, const fiber* f, std::int64_t now, const trac
     out.text(" in ").text(f->site_function.load(std::memory_order_relaxed)).text("\n");
 }
 
-void format_all(line_writer& out) {
+// self, self_frames: the dumping fiber and its stack, captured before the
+// dump moved off its stack (run_off_fiber_stack).
+void format_all(line_writer& out, const fiber* self = nullptr, const traceback* self_frames = nullptr) {
     scheduler* s = active_scheduler();
     if (!s) {
         out.text("no goro runtime is running\n");
@@ -270,10 +275,23 @@ void format_all(line_writer& out) {
                 if ((f->id.load(std::memory_order_relaxed) == 1) != main_pass) continue;
                 if (!first) out.text("\n");
                 first = false;
-                format_fiber(out, f, now);
+                format_fiber(out, f, now, f == self ? self_frames : nullptr);
             }
         }
     }
+}
+
+// libdw's DWARF readers take more stack than a fiber may have (under ASan,
+// far more): a dump asked for on a fiber is formatted by a thread of its
+// own, with a thread's stack, while the fiber's thread waits for it.
+template <class Work>
+void run_off_fiber_stack(Work work) {
+    if (!current_fiber()) {
+        work();
+        return;
+    }
+    std::thread helper(work);
+    helper.join();
 }
 
 struct sigaction previous_segv;
@@ -406,12 +424,19 @@ void dump_one_fiber_to_fd(int fd, const fiber* f, std::int64_t now) noexcept {
 }
 
 void dump_panicking_fiber_to_fd(int fd, const fiber* f, const traceback* throw_site) noexcept {
-    line_writer out(fd);
-    if (throw_site) {
-        format_fiber(out, f, coarse_clock_ns(), throw_site);
-        return;
+    auto work = [&] {
+        line_writer out(fd);
+        if (throw_site) {
+            format_fiber(out, f, coarse_clock_ns(), throw_site);
+            return;
+        }
+        format_fiber(out, f, coarse_clock_ns(), nullptr, false);
+    };
+    try {
+        run_off_fiber_stack(work);
+    } catch (...) {
+        work();  // no thread to be had: try on this stack
     }
-    format_fiber(out, f, coarse_clock_ns(), nullptr, false);
 }
 
 void dump_fiber_stack_to_fd(int fd, const fiber* f, int tid) noexcept {
@@ -430,9 +455,18 @@ namespace goro {
 
 void dump_fibers(std::ostream& os) {
     std::string text;
-    {
+    detail::traceback self_frames;
+    const detail::fiber* self = detail::current_fiber();
+    if (self) detail::capture_current(self_frames);
+    auto work = [&] {
+        text.clear();
         detail::line_writer out(-1, &text);
-        detail::format_all(out);
+        detail::format_all(out, self, &self_frames);
+    };
+    try {
+        detail::run_off_fiber_stack(work);
+    } catch (const std::system_error&) {
+        work();  // no thread to be had: try on this stack
     }
     os << text;
 }
