@@ -24,6 +24,7 @@
 #include <system_error>
 #include <thread>
 
+#include <goro/blocking.hpp>
 #include <goro/runtime.hpp>
 
 #include "runtime/detail/fatal.hpp"
@@ -37,10 +38,10 @@ namespace {
 
 // The dumps of fatal handlers name frames with libdw, whose DWARF readers
 // take tens of kilobytes of stack: 1 MiB, of which only what a handler
-// touches becomes resident, above a guard page, so that even a handler that
-// overran it would fault rather than write over the mapping below.
+// touches becomes resident (64 KiB was overrun, into the mapping below). No
+// guard page: it would cost each M a mapping, which a process near
+// vm.max_map_count cannot spare.
 constexpr std::size_t signal_stack_size = 1024 * 1024;
-constexpr std::size_t signal_stack_guard = 64 * 1024;
 
 // A fixed-size text buffer that writes itself out when full.
 class line_writer {
@@ -356,15 +357,14 @@ void on_quit(int, siginfo_t*, void* uctx) {
 }  // namespace
 
 signal_stack::signal_stack() {
-    memory_ = mmap(nullptr, signal_stack_guard + signal_stack_size, PROT_READ | PROT_WRITE,
+    memory_ = mmap(nullptr, signal_stack_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (memory_ == MAP_FAILED) {
         memory_ = nullptr;
         return;
     }
-    mprotect(memory_, signal_stack_guard, PROT_NONE);
     stack_t ss{};
-    ss.ss_sp = static_cast<char*>(memory_) + signal_stack_guard;
+    ss.ss_sp = memory_;
     ss.ss_size = signal_stack_size;
     installed_ = sigaltstack(&ss, nullptr) == 0;
 }
@@ -375,7 +375,7 @@ signal_stack::~signal_stack() {
         ss.ss_flags = SS_DISABLE;
         sigaltstack(&ss, nullptr);
     }
-    if (memory_) munmap(memory_, signal_stack_guard + signal_stack_size);
+    if (memory_) munmap(memory_, signal_stack_size);
 }
 
 namespace {
@@ -464,6 +464,9 @@ void dump_fibers(std::ostream& os) {
         detail::format_all(out, self, &self_frames);
     };
     try {
+        // The fiber's thread waits for the helper: a blocking call, as
+        // sysmon should see it (no stall or trap report about it).
+        goro::blocking_scope waiting_for_helper;
         detail::run_off_fiber_stack(work);
     } catch (const std::system_error&) {
         work();  // no thread to be had: try on this stack
