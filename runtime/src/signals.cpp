@@ -41,7 +41,14 @@ namespace {
 // touches becomes resident (64 KiB was overrun, into the mapping below). No
 // guard page: it would cost each M a mapping, which a process near
 // vm.max_map_count cannot spare.
+// Under ASan a stack that large costs a shadow mapping per M, which the
+// guard-page exhaustion path cannot spare: ASan builds keep 64 KiB and do
+// not name frames in fatal handlers (naming_allowed_here).
+#ifdef GORO_ASAN
+constexpr std::size_t signal_stack_size = 64 * 1024;
+#else
 constexpr std::size_t signal_stack_size = 1024 * 1024;
+#endif
 
 // A fixed-size text buffer that writes itself out when full.
 class line_writer {
@@ -112,12 +119,22 @@ int this_tid() noexcept { return static_cast<int>(syscall(SYS_gettid)); }
 // Set by the fatal handlers (SIGQUIT, stack overflow) while they dump.
 std::atomic<bool> in_fatal_handler{false};
 
+// ThreadSanitizer stops the program at an allocation inside a signal
+// handler, which naming frames (and libdw's unwinding) needs; ASan builds
+// have too small a signal stack for it (signal_stack_size).
+bool naming_allowed_here() {
+#ifdef GORO_ASAN
+    constexpr bool sanitized = true;
+#else
+    constexpr bool sanitized = running_under_tsan();
+#endif
+    return !(sanitized && in_fatal_handler.load(std::memory_order_relaxed));
+}
+
 void format_frames(line_writer& out, const traceback& frames) {
     frame_info at_pc[max_inlined_frames];
-    if (running_under_tsan() && in_fatal_handler.load(std::memory_order_relaxed)) {
-        // ThreadSanitizer stops the program at an allocation inside a signal
-        // handler, which naming frames needs: TSan builds print pcs there.
-        out.text("\t(frames unnamed: ThreadSanitizer forbids naming them in a signal handler)\n");
+    if (!naming_allowed_here()) {
+        out.text("\t(frames unnamed: a sanitized build does not name them in a signal handler)\n");
         for (int i = 0; i < frames.count && i < traceback_max_frames; ++i) {
             name_unknown(frames.pc[i], at_pc[0]);
             out.text(at_pc[0].function).text("\n");
@@ -183,9 +200,9 @@ void format_stack(line_writer& out, const fiber* f, int tid) {
     const fiber_state state = f->state.load(std::memory_order_acquire);
     if (state == fiber_state::dead) return;
     if (state != fiber_state::running) {
-        if (running_under_tsan() && in_fatal_handler.load(std::memory_order_relaxed)) {
-            // libdw allocates as it unwinds; see format_frames.
-            out.text("\t(stack not unwound: ThreadSanitizer forbids it in a signal handler)\n");
+        if (!naming_allowed_here()) {
+            // libdw allocates as it unwinds; see naming_allowed_here.
+            out.text("\t(stack not unwound: a sanitized build does not unwind it in a signal handler)\n");
             return;
         }
         if (capture_parked(f, frames)) format_frames(out, frames);
