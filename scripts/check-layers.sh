@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The layering as a fact of the build: runtime/ <- channels/ <- netpoll/.
+# The layering as a fact of the build: runtime/ <- channels/ <- netpoll/ <- http/.
 # A file of a layer may include only its own layer's headers and those of
 # the layers below it: a public <goro/X.hpp> counts as the layer whose
 # include/goro/ holds it, a private "layer/detail/..." as that layer.
@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-layers=(runtime channels netpoll)
+layers=(runtime channels netpoll http)
 rank() {
   local i
   for i in "${!layers[@]}"; do [[ ${layers[$i]} == "$1" ]] && { echo "$i"; return; }; done
@@ -28,7 +28,7 @@ for layer in "${layers[@]}"; do
       target=""
       if [[ $line =~ \#include\ \<goro/([a-z_]+\.hpp)\> ]]; then
         target=$(owner_of_public "${BASH_REMATCH[1]}")
-      elif [[ $line =~ \#include\ \"(runtime|channels|netpoll)/ ]]; then
+      elif [[ $line =~ \#include\ \"(runtime|channels|netpoll|http)/ ]]; then
         target=${BASH_REMATCH[1]}
       fi
       [[ -z $target ]] && continue

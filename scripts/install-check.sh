@@ -35,7 +35,7 @@ fi
 
 export PKG_CONFIG_PATH=$pc
 for cxx in "${compilers[@]}"; do
-  for program in examples/hello.cpp tests/install/every_layer.cpp; do
+  for program in examples/hello.cpp tests/install/every_layer.cpp tests/install/http_layer.cpp; do
     name=$(basename "$program" .cpp)-$cxx
     # shellcheck disable=SC2046  # pkg-config's output is a list of flags
     if ! "$cxx" -std=c++20 -O2 "$program" $(pkg-config --cflags --libs goro) -o "$prefix/$name"; then
@@ -48,5 +48,5 @@ for cxx in "${compilers[@]}"; do
     fi
   done
 done
-echo "install-check: installed headers, library and goro.pc build and run examples/hello.cpp and" \
-  "tests/install/every_layer.cpp with ${compilers[0]} (which built the library) and ${compilers[1]}"
+echo "install-check: installed headers, library and goro.pc build and run examples/hello.cpp," \
+  "tests/install/every_layer.cpp and tests/install/http_layer.cpp with ${compilers[0]} (which built the library) and ${compilers[1]}"

@@ -13,8 +13,9 @@ set -euo pipefail
 
 # curl, nc, redis-cli, redis-benchmark, wrk and python3 scripts drive the
 # example servers in tests/e2e; redis-server is what kv_server is compared with.
+# libboost-dev brings Boost.Beast (header-only), which goro::http builds on.
 # libdw-dev: elfutils' unwinder and DWARF reader, for the call stacks in dumps.
-packages=(g++ meson ninja-build pkg-config libboost-context-dev libconcurrentqueue-dev doctest-dev libdw-dev
+packages=(g++ meson ninja-build pkg-config libboost-context-dev libboost-dev libconcurrentqueue-dev doctest-dev libdw-dev
           curl netcat-openbsd redis-tools redis-server wrk python3)
 case "${1:-}" in
   bench) packages+=(golang-go libboost-fiber-dev libasio-dev rustc cargo librust-tokio-dev python3-matplotlib) ;;

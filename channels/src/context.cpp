@@ -350,7 +350,7 @@ std::pair<context, cancel_func> with_deadline_cause(const context& parent, time_
     node->done_channel = make_chan<std::monostate>();
     node->own_deadline = deadline;
     node->propagate(node->parent.get());
-    const time_point now = std::chrono::steady_clock::now();
+    const time_point now{std::chrono::nanoseconds(detail::steady_now_ns())};  // virtual in a bubble
     if (deadline <= now) {
         node->cancel(true, make_error_code(context_errc::deadline_exceeded), std::move(cause));
         return {context(node), cancel_func(node)};

@@ -51,7 +51,10 @@ enum class wait_reason : std::uint8_t {
     select_no_cases,
     io_wait,
     blocking_call,
+    synctest_wait,  // goro::synctest::wait
+    synctest_run,   // main of goro::synctest::run, waiting for the others to end
 };
+inline constexpr std::size_t wait_reason_count = static_cast<std::size_t>(wait_reason::synctest_run) + 1;
 
 const char* wait_reason_name(wait_reason r) noexcept;
 const char* fiber_state_name(fiber_state s) noexcept;
@@ -96,6 +99,10 @@ struct alignas(64) fiber {
     std::atomic<const char*> site_function{nullptr};
     std::atomic<std::uint32_t> site_line{0};
     std::atomic<const char*> name{nullptr};
+    // When it was readied (machine clock), for one fiber in
+    // latency_sample_every; 0 when not sampled. Written by the readier
+    // before the fiber is queued, read and cleared by the M that runs it.
+    std::int64_t readied_ns = 0;
 
     // --- stack geometry (fixed for the block's life) ---
     char* stack_low = nullptr;   // lowest usable byte (just above the guard page)

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "runtime/detail/fiber.hpp"
@@ -31,6 +32,8 @@ public:
     // returns one of them to run; runnext is taken only with take_runnext.
     fiber* steal_from(run_queue& victim, bool take_runnext) noexcept;
     bool empty() const noexcept;
+    // Fibers queued (ring and runnext), read racily: for schedtrace.
+    std::size_t size_approx() const noexcept;
 
 private:
     std::uint32_t grab(fiber** batch, bool take_runnext) noexcept;

@@ -44,6 +44,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -60,6 +62,16 @@ namespace goro::detail {
 
 struct scheduler;
 struct machine;
+
+std::int64_t monotonic_now_ns() noexcept;  // sleep.cpp
+
+// Scheduling-latency histogram bounds (goro_sched_latency_seconds): 1 µs
+// to 100 ms in 1-2-5 steps, then +Inf.
+inline constexpr std::int64_t latency_bucket_bounds_ns[] = {
+    1'000, 2'000, 5'000, 10'000, 20'000, 50'000, 100'000, 200'000, 500'000,
+    1'000'000, 2'000'000, 5'000'000, 10'000'000, 20'000'000, 50'000'000, 100'000'000};
+inline constexpr std::size_t latency_bucket_count = std::size(latency_bucket_bounds_ns) + 1;
+inline constexpr std::uint32_t latency_sample_every = 8;
 
 enum class p_status : std::uint8_t {
     idle,     // on the idle list
@@ -86,9 +98,32 @@ struct alignas(64) processor {
     // and store (no locked RMW) suffices.
     std::atomic<std::uint64_t> fibers_started{0};
     std::atomic<std::uint64_t> fibers_exited{0};
-    static void count(std::atomic<std::uint64_t>& counter) noexcept {
-        counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    static void count(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
+        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
+    // Readied-to-running latency of a sampled fiber (execute).
+    void record_latency(std::int64_t ns) noexcept {
+        std::size_t i = 0;
+        while (i < latency_bucket_count - 1 && ns > latency_bucket_bounds_ns[i]) ++i;
+        count(latency_buckets[i]);
+        count(latency_sum_ns, static_cast<std::uint64_t>(ns > 0 ? ns : 0));
+    }
+
+    // --- counters for goro::write_metrics (the holding M only, with
+    // count(): a plain load and store, no locked instruction, on this P's
+    // own lines; readers sum every P's, racily, as Go's metrics do) ---
+    alignas(64) std::atomic<std::uint64_t> parks[wait_reason_count] = {};
+    std::atomic<std::uint64_t> steals{0};         // fibers taken from other Ps
+    std::atomic<std::uint64_t> spins{0};          // times this P's M began to spin
+    std::atomic<std::uint64_t> global_pushes{0};  // fibers this P's M put on the global queue
+    std::atomic<std::uint64_t> poll_wakeups{0};   // fibers the poller readied, queued here
+    std::atomic<std::uint64_t> preemptions{0};    // fibers sysmon made yield
+    // Scheduling latency (readied to running) of one readied fiber in
+    // latency_sample_every, in latency_bucket_bounds_ns buckets (the last
+    // is +Inf), with the sum in nanoseconds.
+    std::uint32_t ready_tick = 0;
+    std::atomic<std::uint64_t> latency_buckets[latency_bucket_count] = {};
+    std::atomic<std::uint64_t> latency_sum_ns{0};
 
     // --- read by sysmon ---
     alignas(64) std::atomic<p_status> status{p_status::idle};
@@ -244,6 +279,29 @@ struct scheduler {
     std::thread sysmon_thread;
     std::atomic<std::uint32_t> sysmon_wakeup{0};
     bool sysmon_sleeping = false;
+
+    // Counted by threads holding no P (plain threads, sysmon, Ms whose P
+    // was taken), for goro::write_metrics: rare paths, so one shared line.
+    std::atomic<std::uint64_t> global_pushes_without_p{0};
+    std::atomic<std::uint64_t> poll_wakeups_without_p{0};
+    const std::int64_t started_ns = monotonic_now_ns();  // schedtrace's "SCHED <ms>ms"
+
+    // goro::synctest::run (a "bubble": the clock is virtual). `bubble` is
+    // fixed for the run; lock guards the rest but the counter.
+    //   bubble_waiter:  the fiber in synctest::wait, once parked;
+    //   bubble_wait_claimed: some fiber is in synctest::wait (one at a time);
+    //   bubble_drainer: main, once its function returned, waiting for the
+    //                   other fibers to end;
+    //   bubble_failure: what run rethrows (a deadlock, a leak, the first
+    //                   exception that escaped a fiber); the first one wins.
+    //   bubble_nondurable: fibers waiting on a mutex or rw_mutex, which
+    //                   does not count as durably blocked (as in Go).
+    bool bubble = false;
+    fiber* bubble_waiter = nullptr;
+    bool bubble_wait_claimed = false;
+    fiber* bubble_drainer = nullptr;
+    std::exception_ptr bubble_failure;
+    std::atomic<int> bubble_nondurable{0};
 };
 
 // ----------------------------------------------------------------- entry
@@ -401,10 +459,29 @@ void note_parked_thread(int delta) noexcept;
 
 void dump_all_fibers_to_fd(int fd) noexcept;  // async-signal-safe
 
+// A bubble's version of the check (goro::synctest::run), called by the M
+// that has just idled the last P, whatever timers or sockets are pending.
+// With every fiber durably blocked it readies the fiber in synctest::wait,
+// or main once it alone is left, or moves the clock to the earliest timer
+// (then returns true: the caller takes a P and runs it), or ends the run
+// with a deadlock. Returns false when the caller should sleep.
+bool check_bubble(machine& m);
+// Ends a bubble's run with `failure` (kept if it is the first) for run to
+// rethrow.
+void fail_bubble(scheduler& s, std::exception_ptr failure) noexcept;
+
 // --------------------------------------------------------------- clocks
 
+// goro's clock (virtual inside goro::synctest::run) and the machine's,
+// for the runtime's own timing: spin budgets, sysmon, futex deadlines.
 std::int64_t steady_now_ns() noexcept;
+std::int64_t monotonic_now_ns() noexcept;
 std::int64_t coarse_clock_ns() noexcept;
+// The virtual clock (sleep.cpp): on for a goro::synctest::run, moved
+// forward only by the deadlock check once every fiber is durably blocked.
+void start_virtual_clock(std::int64_t start_ns) noexcept;
+void stop_virtual_clock() noexcept;
+void advance_virtual_clock(std::int64_t to_ns) noexcept;
 
 // ----------------------------------------------------------------- debug
 // (runtime/src/debug.cpp): GORO_DEBUG, parsed as Go parses GODEBUG.

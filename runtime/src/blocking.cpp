@@ -148,6 +148,12 @@ bool enqueue_call(void* arg) {
 
 }  // namespace
 
+int blocking_pool_threads() noexcept {
+    pool_state& p = pool();
+    std::lock_guard<std::mutex> g(p.lock);
+    return p.threads;
+}
+
 void run_blocking(blocking_job& job) {
     fiber* self = current_fiber();
     if (!self) {

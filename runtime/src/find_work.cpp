@@ -116,7 +116,10 @@ fiber* steal_work(machine& m) {
                 victim.timers.run_expired(steady_now_ns(), true) > 0) {
                 if (fiber* f = m.p->runq.pop()) return f;
             }
-            if (fiber* f = m.p->runq.steal_from(victim.runq, last_round)) return f;
+            if (fiber* f = m.p->runq.steal_from(victim.runq, last_round)) {
+                processor::count(m.p->steals);
+                return f;
+            }
         }
     }
     return nullptr;
@@ -129,8 +132,11 @@ void queue_ready_batch(scheduler& s, processor* p, fiber** batch, int n) {
     if (n <= 0) return;
     for (int i = 0; i < n; ++i) batch[i]->state.store(fiber_state::runnable, std::memory_order_release);
     if (p) {
+        processor::count(p->poll_wakeups, static_cast<std::uint64_t>(n));
         for (int i = 0; i < n; ++i) runq_put(*p, batch[i], false);
     } else {
+        s.poll_wakeups_without_p.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+        s.global_pushes_without_p.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
         s.global_queue.enqueue_bulk(batch, static_cast<std::size_t>(n));
     }
     std::atomic_thread_fence(std::memory_order_seq_cst);  // Dekker with go_idle
@@ -161,7 +167,7 @@ fiber* poll_io_without_blocking(machine& m, bool take_one) {
 // Spin briefly for work to appear before paying for a futex sleep.
 fiber* spin_for_work(machine& m) {
     scheduler& s = m.sched;
-    const std::int64_t until = steady_now_ns() + spin_budget_ns;
+    const std::int64_t until = monotonic_now_ns() + spin_budget_ns;
     do {
         for (int i = 0; i < 256; ++i) cpu_relax();
         if (s.stopping.load(std::memory_order_relaxed)) return nullptr;
@@ -175,7 +181,7 @@ fiber* spin_for_work(machine& m) {
         // Ready sockets are work too: a spinner that only watched the
         // queues would leave them for the next poll.
         if (fiber* f = poll_io_without_blocking(m, true)) return f;
-    } while (steady_now_ns() < until);
+    } while (monotonic_now_ns() < until);
     return nullptr;
 }
 
@@ -260,8 +266,9 @@ void idle_sleep(machine& m, bool listed) {
         }
         // A deadline matters only while some P is idle: with every P held,
         // their Ms run the timers (and sleeping until an expired deadline
-        // with no P to take would spin).
-        if (s.idle_count.load(std::memory_order_relaxed) == 0) deadline = INT64_MAX;
+        // with no P to take would spin). In a bubble no M sleeps until a
+        // timer: time moves only when check_bubble moves it.
+        if (s.idle_count.load(std::memory_order_relaxed) == 0 || s.bubble) deadline = INT64_MAX;
         if (deadline != INT64_MAX) {
             if (deadline < s.timer_waiter_deadline.load(std::memory_order_relaxed)) {
                 s.timer_waiter = &m;
@@ -277,7 +284,13 @@ void idle_sleep(machine& m, bool listed) {
         block_in_poller(m, poller, deadline < 0 ? INT64_MAX : deadline);
         return;
     }
-    if (all_idle && !timers_pending && !io_waiting) {
+    if (s.bubble) {
+        if (all_idle && check_bubble(m)) {  // time moved, or work showed up
+            std::lock_guard<std::mutex> g(s.lock);
+            take_p_after_sleep_locked(m);
+            return;
+        }
+    } else if (all_idle && !timers_pending && !io_waiting) {
         // Nothing inside the runtime will ever wake us.
         bool recheck = false;
         if (check_deadlock(m, &recheck)) {  // work showed up
@@ -286,19 +299,19 @@ void idle_sleep(machine& m, bool listed) {
             return;
         }
         // Something outside might act (a plain thread): look again later.
-        if (recheck) deadline = steady_now_ns() + deadlock_recheck_ns;
+        if (recheck) deadline = monotonic_now_ns() + deadlock_recheck_ns;
     }
     if (running_under_tsan()) {
         // TSan runs a signal handler only when the receiving thread is in
         // (or next enters) a call it intercepts, and the futex system call
         // is not one: an M asleep here would hold a SIGTERM meant for
         // signal_notify indefinitely. Wake now and then.
-        const std::int64_t slice = steady_now_ns() + tsan_idle_slice_ns;
+        const std::int64_t slice = monotonic_now_ns() + tsan_idle_slice_ns;
         if (deadline < 0 || deadline > slice) deadline = slice;
     }
     while (m.wakeup.load(std::memory_order_acquire) == 0) {
         futex_wait(m.wakeup, 0, deadline);
-        if (deadline >= 0 && steady_now_ns() >= deadline) break;
+        if (deadline >= 0 && monotonic_now_ns() >= deadline) break;
     }
     std::lock_guard<std::mutex> g(s.lock);
     take_p_after_sleep_locked(m);
@@ -402,6 +415,7 @@ fiber* find_runnable(machine& m) {
         if (m.spinning || 2 * s.spinning_count.load(std::memory_order_relaxed) < busy) {
             if (!m.spinning) {
                 m.spinning = true;
+                processor::count(p.spins);
                 s.spinning_count.fetch_add(1, std::memory_order_seq_cst);
             }
             if (fiber* f = steal_work(m)) return found(m, f);

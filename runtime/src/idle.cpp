@@ -172,6 +172,9 @@ void hand_off_p(scheduler& s, processor* p) noexcept {
 }
 
 void timer_added(scheduler& s, std::int64_t when) noexcept {
+    // In a bubble a future timer wakes nobody: the clock reaches it only
+    // when every fiber is durably blocked, and check_bubble then runs it.
+    if (s.bubble && when > steady_now_ns()) return;
     // Dekker with an M giving up its P: our heap store, then the idle state.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (s.idle_count.load(std::memory_order_seq_cst) == 0) return;  // every P is held; its M runs its timers

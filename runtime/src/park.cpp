@@ -102,7 +102,17 @@ bool reacquire_p(machine& m) noexcept {
     return m.p != nullptr;
 }
 
+// For goro::write_metrics: a fiber put on the global queue by m (null: a
+// thread holding no P).
+void count_global_pushes(scheduler& s, machine* m, std::uint64_t n) noexcept {
+    if (m && m->p)
+        processor::count(m->p->global_pushes, n);
+    else
+        s.global_pushes_without_p.fetch_add(n, std::memory_order_relaxed);
+}
+
 void enqueue_global(scheduler& s, fiber* f) noexcept {
+    count_global_pushes(s, current_machine(), 1);
     f->state.store(fiber_state::runnable, std::memory_order_release);
     s.global_queue.enqueue(f);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // Dekker with go_idle
@@ -134,7 +144,11 @@ void fiber_main(ctx::transfer_t from) noexcept {
         // destructors may park or throw like any fiber code.
         destroy_fiber_locals(self);
     } catch (...) {
-        report_panic(self);
+        // In a bubble the exception ends the run and goro::synctest::run
+        // rethrows it, so that a test reports it; elsewhere it is a panic.
+        scheduler& s = current_machine()->sched;
+        if (!s.bubble) report_panic(self);
+        fail_bubble(s, std::current_exception());
     }
     switch_request exit_request{switch_kind::exit};
     switch_to_scheduler(self, &exit_request);
@@ -159,6 +173,10 @@ bool execute(machine& m, fiber* f) {
     eh_globals* const eh = m.eh;
     for (;;) {
         processor& p = *m.p;
+        if (f->readied_ns != 0) [[unlikely]] {  // sampled for the latency histogram
+            p.record_latency(monotonic_now_ns() - f->readied_ns);
+            f->readied_ns = 0;
+        }
         m.current = f;
         m.running_fiber.store(f, std::memory_order_relaxed);
         f->state.store(fiber_state::running, std::memory_order_relaxed);
@@ -221,12 +239,14 @@ bool execute(machine& m, fiber* f) {
             return true;
         case switch_kind::preempted:
             // As Go's gopreempt_m: behind everything, on the global queue.
+            processor::count(m.p->preemptions);
             enqueue_global(m.sched, f);
             return true;
         case switch_kind::exit:
             finish_fiber(m, f);
             return true;
         case switch_kind::park:
+            processor::count(m.p->parks[static_cast<std::size_t>(f->reason.load(std::memory_order_relaxed))]);
             f->state.store(fiber_state::waiting, std::memory_order_release);
             // From here f may be readied by whoever sees it once commit
             // publishes it: do not touch f after a successful commit.
@@ -257,6 +277,7 @@ bool runq_put(processor& p, fiber* f, bool next) noexcept {
     fiber* overflow[run_queue::capacity / 2 + 1];
     std::uint32_t overflow_count = 0;
     if (p.runq.push(f, next, overflow, &overflow_count)) return false;
+    processor::count(p.global_pushes, overflow_count);
     p.sched.global_queue.enqueue_bulk(overflow, overflow_count);
     return true;
 }
@@ -277,12 +298,15 @@ bool make_runnable_from(machine* self, fiber* f, bool next) noexcept {
             s = scope->sched;
             if (!s) GORO_FATAL("runtime: a fiber was readied after its runtime stopped");
         }
+        s->global_pushes_without_p.fetch_add(1, std::memory_order_relaxed);
         s->global_queue.enqueue(f);
         std::atomic_thread_fence(std::memory_order_seq_cst);
         wake_idle();
         return false;
     }
-    const bool overflowed = runq_put(*entry.p, f, next);
+    processor& p = *entry.p;
+    if (++p.ready_tick % latency_sample_every == 0) f->readied_ns = monotonic_now_ns();
+    const bool overflowed = runq_put(p, f, next);
     // Dekker with go_idle: our push, then the idle Ps' state. A runnext
     // push is a seq_cst exchange already. A plain ring push (a yield) needs
     // no fence: this busy M runs it anyway, the fence would only help an

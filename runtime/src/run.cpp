@@ -22,6 +22,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include <goro/panic.hpp>
@@ -49,6 +50,7 @@ io_poller* current_io_poller() noexcept;
 namespace {
 
 constexpr std::size_t default_stack_size = 128 * 1024;
+constexpr std::int64_t bubble_start_ns = 946'684'800LL * 1'000'000'000;  // 2000-01-01T00:00:00Z
 // How long teardown lets running fibers come back to the runtime by
 // themselves (they are asked to yield) before it abandons their threads.
 constexpr int teardown_grace_rounds = 200;
@@ -177,12 +179,18 @@ void main_fiber_returned(scheduler& s) noexcept {
     futex_wake(s.main_done, 1);
 }
 
-int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
-             const goro::source_location& site) {
-    if (current_machine()) throw panic_error("goro::run: called from inside a fiber");
+void drain_bubble(scheduler& s);  // synctest.cpp
+
+namespace {
+
+// goro::run, and goro::synctest::run when `bubble`.
+int run_runtime(const config& cfg, int (*invoke_main)(void*), void* main_callable, const goro::source_location& site,
+                bool bubble) {
+    const char* const who = bubble ? "goro::synctest::run" : "goro::run";
+    if (current_machine()) throw panic_error(std::string(who) + ": called from inside a fiber");
     bool expected = false;
     if (!run_active.compare_exchange_strong(expected, true))
-        throw panic_error("goro::run: another runtime is already running in this process");
+        throw panic_error(std::string(who) + ": another runtime is already running in this process");
     struct clear_active {
         ~clear_active() { run_active.store(false); }
     } clear_on_exit;
@@ -191,20 +199,47 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
     const int n = cfg.procs > 0 ? cfg.procs : default_procs();
     auto s = std::make_unique<scheduler>(n, cfg.stack_size ? cfg.stack_size : default_stack_size);
     s->max_machines = configured_max_threads();
+    s->bubble = bubble;
     install_signal_handlers();
+    // A bubble's clock starts at a fixed instant (Go's: 2000-01-01 00:00 UTC,
+    // as nanoseconds of the steady clock), whatever the machine's says.
+    struct virtual_clock_scope {
+        bool on;
+        explicit virtual_clock_scope(bool b) : on(b) {
+            if (on) start_virtual_clock(bubble_start_ns);
+        }
+        ~virtual_clock_scope() {
+            if (on) stop_virtual_clock();
+        }
+    } clock_scope(bubble);
 
     // The main fiber: id 1 (the first id of P0's first batch), queued on P0.
+    // In a bubble, main catches what its function throws (run rethrows it)
+    // and, once the function has returned, waits for every other fiber.
     struct main_task {
         int (*invoke)(void*);
         void* callable;
         int* result;
-        void operator()() const { *result = invoke(callable); }
+        scheduler* bubble;
+        void operator()() const {
+            if (!bubble) {
+                *result = invoke(callable);
+                return;
+            }
+            try {
+                *result = invoke(callable);
+            } catch (...) {
+                fail_bubble(*bubble, std::current_exception());
+                return;
+            }
+            drain_bubble(*bubble);
+        }
     };
     processor& first = *s->processors[0];
     void* storage = nullptr;
     fiber* main = new_fiber(*s, &first, spawn_options{.stack_size = 0, .name = "main"}, sizeof(main_task),
                             alignof(main_task), site, &storage);
-    ::new (storage) main_task{invoke_main, main_callable, &s->main_result};
+    ::new (storage) main_task{invoke_main, main_callable, &s->main_result, bubble ? s.get() : nullptr};
     s->main_fiber = main;
     prime_fiber(main, &run_and_destroy<main_task>);
     processor::count(first.fibers_started);
@@ -284,7 +319,20 @@ int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
         }
     for (auto& p : s->processors) s->stacks.drain(&p->stacks);
     if (abandoned_any) s->stacks.keep_all_mapped();
+    if (s->bubble_failure) std::rethrow_exception(s->bubble_failure);
     return s->main_result;
+}
+
+}  // namespace
+
+int run_main(const config& cfg, int (*invoke_main)(void*), void* main_callable,
+             const goro::source_location& site) {
+    return run_runtime(cfg, invoke_main, main_callable, site, false);
+}
+
+int run_bubble(const config& cfg, int (*invoke_main)(void*), void* main_callable,
+               const goro::source_location& site) {
+    return run_runtime(cfg, invoke_main, main_callable, site, true);
 }
 
 }  // namespace goro::detail

@@ -104,4 +104,11 @@ bool run_queue::empty() const noexcept {
            runnext_.load(std::memory_order_seq_cst) == nullptr;
 }
 
+std::size_t run_queue::size_approx() const noexcept {
+    const std::uint32_t head = head_.load(std::memory_order_relaxed);
+    const std::uint32_t tail = tail_.load(std::memory_order_relaxed);
+    const std::uint32_t ring = tail - head <= capacity ? tail - head : 0;  // a torn pair reads as empty
+    return ring + (runnext_.load(std::memory_order_relaxed) ? 1 : 0);
+}
+
 }  // namespace goro::detail

@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "runtime/detail/park.hpp"
+#include "runtime/detail/scheduler.hpp"
 #include "runtime/detail/spinlock.hpp"
 
 namespace goro::detail {
@@ -104,6 +105,31 @@ void sema_forget_fibers() noexcept {
     }
 }
 
+namespace {
+
+// In a bubble (goro::synctest::run), a fiber waiting on a mutex or an
+// rw_mutex is not durably blocked: counted here while it waits, so that
+// virtual time does not move under it.
+struct nondurable_wait {
+    explicit nondurable_wait(wait_reason reason) noexcept {
+        if (reason != wait_reason::mutex && reason != wait_reason::rw_mutex_read &&
+            reason != wait_reason::rw_mutex_write)
+            return;
+        machine* m = current_machine();
+        if (!m || !m->sched.bubble) return;
+        counted = &m->sched.bubble_nondurable;
+        counted->fetch_add(1, std::memory_order_acq_rel);
+    }
+    ~nondurable_wait() {
+        if (counted) counted->fetch_sub(1, std::memory_order_acq_rel);
+    }
+    nondurable_wait(const nondurable_wait&) = delete;
+    nondurable_wait& operator=(const nondurable_wait&) = delete;
+    std::atomic<int>* counted = nullptr;
+};
+
+}  // namespace
+
 void semacquire(std::uint32_t* count, bool lifo, wait_reason reason) {
     if (try_acquire(count)) return;
     sema_bucket& b = bucket_for(count);
@@ -120,6 +146,7 @@ void semacquire(std::uint32_t* count, bool lifo, wait_reason reason) {
         }
         self.handed_off = false;
         b.enqueue(&self, lifo);
+        const nondurable_wait nondurable(reason);
         park(
             reason,
             [](void* bucket) {

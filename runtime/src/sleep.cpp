@@ -1,6 +1,11 @@
 // runtime/src/sleep.cpp — the clocks, sleeping, and the timer calls that
 // the layers above use (timer channels, contexts, socket deadlines).
 //
+// Two clocks: goro's (steady_now_ns), which timers, sleeps, deadlines and
+// goro::now read, and the machine's (monotonic_now_ns), which the runtime's
+// own bookkeeping reads (spin budgets, sysmon, futex deadlines). They are
+// the same clock except inside goro::synctest::run, where goro's is virtual.
+//
 // Invariants: a timer goes on the heap of the P that the adding thread
 // holds; a thread holding none (a plain thread, an M whose P was taken)
 // uses P0's heap. Heaps are locked (runtime/detail/timer.hpp), so adding to
@@ -9,6 +14,7 @@
 
 #include <time.h>
 
+#include <atomic>
 #include <cerrno>
 #include <optional>
 
@@ -21,10 +27,40 @@ namespace goro::detail {
 
 void preemption_point() noexcept;
 
-std::int64_t steady_now_ns() noexcept {
+namespace {
+
+// The virtual clock of goro::synctest::run: on for the length of such a run
+// (one at a time: runs never overlap), moved only by advance_virtual_clock,
+// which the deadlock check calls under scheduler::lock once every fiber is
+// durably blocked. Every M reads it after taking a P under that lock, so
+// the release/acquire pair is all the ordering it needs.
+std::atomic<bool> virtual_clock_on{false};
+std::atomic<std::int64_t> virtual_now_ns{0};
+
+}  // namespace
+
+std::int64_t monotonic_now_ns() noexcept {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// goro's clock: the one every timer, sleep and deadline reads.
+std::int64_t steady_now_ns() noexcept {
+    if (virtual_clock_on.load(std::memory_order_relaxed)) [[unlikely]]
+        return virtual_now_ns.load(std::memory_order_acquire);
+    return monotonic_now_ns();
+}
+
+void start_virtual_clock(std::int64_t start_ns) noexcept {
+    virtual_now_ns.store(start_ns, std::memory_order_release);
+    virtual_clock_on.store(true, std::memory_order_seq_cst);
+}
+
+void stop_virtual_clock() noexcept { virtual_clock_on.store(false, std::memory_order_seq_cst); }
+
+void advance_virtual_clock(std::int64_t to_ns) noexcept {
+    if (to_ns > virtual_now_ns.load(std::memory_order_relaxed)) virtual_now_ns.store(to_ns, std::memory_order_release);
 }
 
 // Cheap (about 5 ns) and 4 ms coarse: enough for "how long has it waited".
@@ -78,9 +114,12 @@ bool remove_timer(timer_node* t, timer_heap* heap, std::uint64_t run_id) {
 void sleep_until_steady(std::int64_t deadline_ns) {
     fiber* self = current_fiber();
     if (!self) {
-        std::int64_t left = deadline_ns - steady_now_ns();
+        // A plain thread sleeps in real time. The deadline is on goro's
+        // clock, which a virtual clock may run: sleep what is left of it.
+        const std::int64_t left = deadline_ns - steady_now_ns();
         if (left > 0) {
-            timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000), static_cast<long>(deadline_ns % 1'000'000'000)};
+            const std::int64_t until = monotonic_now_ns() + left;
+            timespec ts{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
             while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
             }
         }

@@ -103,6 +103,8 @@ const char* wait_reason_name(wait_reason r) noexcept {
     case wait_reason::select_no_cases: return "select (no cases)";
     case wait_reason::io_wait: return "IO wait";
     case wait_reason::blocking_call: return "blocking call";
+    case wait_reason::synctest_wait: return "synctest.wait";
+    case wait_reason::synctest_run: return "synctest.run";
     }
     return "unknown";
 }

@@ -96,9 +96,9 @@ void mutex::lock_slow() {
         if ((old & (mutex_locked | mutex_starving)) == 0) return;  // locked it
 
         const bool queue_front = wait_start != 0;
-        if (wait_start == 0) wait_start = detail::steady_now_ns();
+        if (wait_start == 0) wait_start = detail::monotonic_now_ns();
         detail::semacquire(&sema_, queue_front, detail::wait_reason::mutex);
-        starving = starving || detail::steady_now_ns() - wait_start > starvation_threshold_ns;
+        starving = starving || detail::monotonic_now_ns() - wait_start > starvation_threshold_ns;
         old = state_.load(std::memory_order_relaxed);
         if (old & mutex_starving) {
             // Ownership was handed to us; the state still says unlocked with us waiting.

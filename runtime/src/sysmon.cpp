@@ -276,6 +276,8 @@ void poll_network(scheduler& s) {
     s.last_poll_ns.store(now, std::memory_order_relaxed);
     if (n > 0) {
         for (int i = 0; i < n; ++i) batch[i]->state.store(fiber_state::runnable, std::memory_order_release);
+        s.poll_wakeups_without_p.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+        s.global_pushes_without_p.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
         s.global_queue.enqueue_bulk(batch, static_cast<std::size_t>(n));
         std::atomic_thread_fence(std::memory_order_seq_cst);
         wake_idle();
@@ -290,7 +292,7 @@ void report_stall_end(machine& m, fiber* f) noexcept {
     const std::int64_t since = m.stall_since_ns.exchange(0, std::memory_order_relaxed);
     const std::uint32_t actions = m.stall_actions.exchange(0, std::memory_order_relaxed);
     if (since == 0) return;
-    const std::int64_t held = steady_now_ns() - since;
+    const std::int64_t held = monotonic_now_ns() - since;
     if (held < preempt_after_ns) return;
     char who[128], took[32], line[640];
     append_fiber(who, sizeof who, f);
@@ -411,7 +413,7 @@ void report_trap_end(machine& m, fiber* f) noexcept {
     const std::int64_t since = m.trap_since_ns.exchange(0, std::memory_order_relaxed);
     const int nr = m.trap_syscall.load(std::memory_order_relaxed);
     if (since == 0) return;
-    const std::int64_t held = steady_now_ns() - since;
+    const std::int64_t held = monotonic_now_ns() - since;
     if (held < preempt_after_ns) return;  // a short wait: not worth a word
     const syscall_hint* known = find_hint(nr);
     const char* hint = known ? known->hint : hint_other;
@@ -437,10 +439,15 @@ void report_trap_end(machine& m, fiber* f) noexcept {
     write_stderr(line);
 }
 
+void write_schedtrace(scheduler& s, bool detail);  // metrics.cpp
+
 void sysmon_main(scheduler& s) {
     block_async_signals(nullptr);  // inherited already from run's thread; say so
     std::int64_t delay = min_delay_ns;
     int idle_rounds = 0;
+    const std::int64_t schedtrace_ns =
+        debug().schedtrace_ms > 0 ? static_cast<std::int64_t>(debug().schedtrace_ms) * 1'000'000 : INT64_MAX;
+    std::int64_t last_schedtrace_ns = s.started_ns;
     while (!s.stopping.load(std::memory_order_acquire)) {
         if (idle_rounds == 0)
             delay = min_delay_ns;
@@ -452,7 +459,8 @@ void sysmon_main(scheduler& s) {
         // (the delay at its longest) and every P is idle: a program whose
         // Ps go idle between two hand-offs would otherwise pay a futex wake
         // of sysmon on each of them, and sysmon's fast rounds after it.
-        if (delay == max_delay_ns && s.idle_count.load(std::memory_order_relaxed) == s.procs && !debug().stalls) {
+        if (delay == max_delay_ns && s.idle_count.load(std::memory_order_relaxed) == s.procs && !debug().stalls &&
+            debug().schedtrace_ms <= 0) {
             std::lock_guard<std::mutex> g(s.lock);
             if (s.idle_count.load(std::memory_order_relaxed) == s.procs && !s.stopping.load(std::memory_order_relaxed)) {
                 s.sysmon_sleeping = true;
@@ -466,9 +474,13 @@ void sysmon_main(scheduler& s) {
             while (s.sysmon_wakeup.load(std::memory_order_acquire) == seen) futex_wait(s.sysmon_wakeup, seen, -1);
             continue;
         }
-        futex_wait(s.sysmon_wakeup, seen, steady_now_ns() + delay);
+        futex_wait(s.sysmon_wakeup, seen, monotonic_now_ns() + std::min(delay, schedtrace_ns));
         if (s.stopping.load(std::memory_order_acquire)) break;
-        const std::int64_t now = steady_now_ns();
+        const std::int64_t now = monotonic_now_ns();
+        if (now - last_schedtrace_ns >= schedtrace_ns) {  // GORO_DEBUG=schedtrace=MS, as Go's sysmon prints it
+            last_schedtrace_ns = now;
+            write_schedtrace(s, debug().scheddetail == 1);
+        }
         poll_network(s);
         if (retake(s, now) > 0)
             idle_rounds = 0;

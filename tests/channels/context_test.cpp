@@ -77,14 +77,17 @@ std::string seed_text(std::uint64_t seed) { return "seed=" + std::to_string(seed
 
 // Go's testDeadline: c reaches its deadline, with deadline_exceeded, and not
 // before the deadline it reports.
-void test_deadline(const goro::context& c, const char* name) {
+// In a bubble (virtual time) it is done exactly at its deadline, unless
+// that was already past when it was made (`exact` false).
+void test_deadline(const goro::context& c, const char* name, bool exact = true) {
     const bool done = wait_done(c);
-    const auto now = steady::now();
+    const auto now = goro::now();
     CHECK_MESSAGE(done, name, ": context not timed out");
     CHECK_MESSAGE(c.err() == context_errc::deadline_exceeded, name);
     const std::optional<goro::time_point> d = c.deadline();
     CHECK_MESSAGE(d.has_value(), name);
     if (d) CHECK_MESSAGE(now >= *d, name, ": done before its deadline");
+    if (d && exact && goro::synctest::in_bubble()) CHECK_MESSAGE(now == *d, name, ": done after its deadline");
 }
 
 // Counts live instances, to see when a context lets go of its values.
@@ -322,9 +325,10 @@ TEST_CASE("context.TestChildFinishesFirst") {
 }
 
 TEST_CASE("context.TestDeadline") {
-    for_each_procs([&](int) {
+    // On virtual time: each context is done exactly at its deadline.
+    goro_test::for_each_bubble([&](int) {
         {
-            const auto d = steady::now() + short_duration;
+            const auto d = goro::now() + short_duration;
             auto [c, cancel] = goro::with_deadline(goro::background(), d);
             CHECK(c.deadline() == std::optional<goro::time_point>(d));
             test_deadline(c, "WithDeadline");
@@ -332,15 +336,15 @@ TEST_CASE("context.TestDeadline") {
             CHECK(c.err() == context_errc::deadline_exceeded);  // a later cancel changes nothing
         }
         {
-            auto [c, cancel] = goro::with_deadline(goro::background(), steady::now() + short_duration);
+            auto [c, cancel] = goro::with_deadline(goro::background(), goro::now() + short_duration);
             test_deadline(other_context(c), "WithDeadline+otherContext");
             cancel();
         }
         {
-            const auto d = steady::now() + short_duration;
+            const auto d = goro::now() + short_duration;
             auto [c, cancel] = goro::with_deadline(goro::background(), d);
             const goro::context o = other_context(c);
-            auto [c2, cancel2] = goro::with_deadline(o, steady::now() + very_long_duration);
+            auto [c2, cancel2] = goro::with_deadline(o, goro::now() + very_long_duration);
             CHECK(c2.deadline() == std::optional<goro::time_point>(d));  // the parent's, earlier
             test_deadline(c2, "WithDeadline+otherContext+WithDeadline");
             cancel2();
@@ -349,22 +353,22 @@ TEST_CASE("context.TestDeadline") {
         {
             // A deadline already past: Go cancels the context before
             // WithDeadline returns.
-            auto [c, cancel] = goro::with_deadline(goro::background(), steady::now() - short_duration);
+            auto [c, cancel] = goro::with_deadline(goro::background(), goro::now() - short_duration);
             CHECK(is_done(c));
-            test_deadline(c, "WithDeadline+inthepast");
+            test_deadline(c, "WithDeadline+inthepast", false);
             cancel();
         }
         {
-            auto [c, cancel] = goro::with_deadline(goro::background(), steady::now());
+            auto [c, cancel] = goro::with_deadline(goro::background(), goro::now());
             CHECK(is_done(c));
             test_deadline(c, "WithDeadline+now");
             cancel();
         }
         {
             // A child with an earlier deadline than its parent keeps its own.
-            const auto late = steady::now() + very_long_duration;
+            const auto late = goro::now() + very_long_duration;
             auto [p, cancel] = goro::with_deadline(goro::background(), late);
-            const auto early = steady::now() + short_duration;
+            const auto early = goro::now() + short_duration;
             auto [c, cancel2] = goro::with_deadline(p, early);
             CHECK(p.deadline() == std::optional<goro::time_point>(late));
             CHECK(c.deadline() == std::optional<goro::time_point>(early));
@@ -378,11 +382,12 @@ TEST_CASE("context.TestDeadline") {
 }
 
 TEST_CASE("context.TestTimeout") {
-    for_each_procs([&](int) {
+    // On virtual time: each context is done exactly at its deadline.
+    goro_test::for_each_bubble([&](int) {
         {
-            const auto before = steady::now();
+            const auto before = goro::now();
             auto [c, cancel] = goro::with_timeout(goro::background(), short_duration);
-            const auto after = steady::now();
+            const auto after = goro::now();
             const auto d = c.deadline();
             CHECK(d.has_value());
             if (d) {

@@ -228,20 +228,37 @@ TEST_SUITE("time") {
 
 TEST_CASE("time.TestSleep") {
     // Go's Interrupt() (a signal to the sleeping thread) has no counterpart; a
-    // second sleeper waking halfway stands in for it.
-    for_each_procs([&](int) {
+    // second sleeper waking halfway stands in for it. On virtual time
+    // (goro::synctest) the durations are exact; on the real clock, lower
+    // bounds.
+    auto body = [](auto clock_now, bool exact) {
         constexpr auto delay = 10ms;
         goro::wait_group wg;
         wg.add(1);
+        time_point half_woke{};
         goro::go([&] {
             goro::sleep_for(delay / 2);
+            half_woke = clock_now();
             wg.done();
         });
-        const auto start = steady::now();
+        const auto start = clock_now();
         goro::sleep_for(delay);
-        CHECK(steady::now() - start >= delay);
+        const auto slept = clock_now() - start;
         wg.wait();
-    });
+        if (exact) {
+            CHECK(slept == delay);
+            CHECK(half_woke - start == delay / 2);
+        } else {
+            CHECK(slept >= delay);
+            CHECK(half_woke - start >= delay / 2);
+        }
+    };
+    SUBCASE("virtual") {
+        goro_test::for_each_bubble([&](int) { body([] { return goro::now(); }, true); });
+    }
+    SUBCASE("real") {
+        for_each_procs([&](int) { body([] { return steady::now(); }, false); });
+    }
 }
 
 TEST_CASE("time.TestAfterFunc") {
@@ -303,28 +320,28 @@ TEST_CASE("time.TestAfterStress") {
 }
 
 TEST_CASE("time.TestAfter") {
-    for_each_procs([&](int) {
+    // On virtual time: exact.
+    goro_test::for_each_bubble([&](int) {
         constexpr auto delay = 10ms;
-        const auto start = steady::now();
-        const auto end = recv_guarded(goro::after(delay));
-        const auto duration = steady::now() - start;
-        CHECK(end.has_value());
-        CHECK(duration >= delay);
-        if (end) CHECK(*end >= start + delay);
+        const auto start = goro::now();
+        const auto end = goro::after(delay).recv();
+        CHECK(goro::now() - start == delay);
+        CHECK(end == start + delay);
     });
 }
 
 TEST_CASE("time.TestAfterTick") {
-    for_each_procs([&](int) {
+    // On virtual time Go's tolerance (9/10 of the target for coarse clocks)
+    // becomes an equality.
+    goro_test::for_each_bubble([&](int) {
         constexpr int count = 10;
         constexpr auto delta = 1ms;
-        const auto t0 = steady::now();
+        const auto t0 = goro::now();
         int received = 0;
         for (int i = 0; i < count; ++i)
-            if (recv_guarded(goro::after(delta))) ++received;
-        const auto d = steady::now() - t0;
+            if (goro::after(delta).recv()) ++received;
         CHECK(received == count);
-        CHECK(d >= delta * count);  // Go allows 9/10 of it for coarse clocks; a steady clock needs no slack
+        CHECK(goro::now() - t0 == delta * count);
     });
 }
 
@@ -465,21 +482,19 @@ TEST_CASE("time.TestReset") {
     // nobody received reports true even if it fired, so that result needs no
     // retry; "fired early" is checked on the value (its due time) instead of
     // on a sleep that may overrun.
-    for_each_procs([&](int) {
+    // On virtual time: Go's retry for a slow machine is not needed, and
+    // the fire time is exact.
+    goro_test::for_each_bubble([&](int) {
         constexpr auto d = 5ms;
         goro::timer t0(2 * d);
         goro::sleep_for(d);
-        const auto reset_at = steady::now();
+        const auto reset_at = goro::now();
         CHECK_MESSAGE(t0.reset(3 * d), "resetting unfired timer returned false");
         goro::sleep_for(2 * d);
-        auto v = poll(t0.c);
-        if (v) CHECK_MESSAGE(*v >= reset_at + 3 * d, "timer fired early");
-        if (!v) v = recv_guarded(t0.c);
-        CHECK_MESSAGE(v.has_value(), "reset timer did not fire");
-        if (v) {
-            CHECK_MESSAGE(*v >= reset_at + 3 * d, "timer fired early");
-            CHECK(steady::now() >= reset_at + 3 * d);
-        }
+        CHECK_MESSAGE(!poll(t0.c), "timer fired early");
+        const auto v = t0.c.recv();
+        CHECK(v == reset_at + 3 * d);
+        CHECK(goro::now() == reset_at + 3 * d);
         CHECK_MESSAGE(!t0.reset(50ms), "resetting expired timer returned true");
         CHECK(t0.stop());
     });
@@ -609,38 +624,23 @@ TEST_CASE("time.TestAdjustTimers") {
 
 TEST_CASE("time.TestTicker") {
     // Go checks the total time against a target with 30% slop either way and
-    // retries; here only what the semantics guarantee: every tick is due at
-    // least one period after the previous one (or after the reset), so the
-    // total is at least the target, and no tick arrives after stop().
-    for_each_procs([&](int) {
+    // retries; on virtual time every tick is due exactly one period after
+    // the previous one (or after the reset), and none comes after stop().
+    goro_test::for_each_bubble([&](int) {
         constexpr int count = 10;
         constexpr auto delta = 2ms;
-        const auto t0 = steady::now();
+        const auto t0 = goro::now();
         goro::ticker ticker(delta);
-        time_point last = t0;
-        int ticks = 0, too_soon = 0;
-        for (int i = 0; i < count / 2; ++i) {
-            const auto v = recv_guarded(ticker.c);
-            if (!v) break;
-            ++ticks;
-            if (*v < last + delta || steady::now() < *v) ++too_soon;
-            last = *v;
-        }
-        const auto reset_at = steady::now();
+        int wrong = 0;
+        for (int i = 1; i <= count / 2; ++i)
+            if (ticker.c.recv() != t0 + i * delta || goro::now() != t0 + i * delta) ++wrong;
+        const auto reset_at = goro::now();
         ticker.reset(delta * 2);
-        last = reset_at;
-        for (int i = count / 2; i < count; ++i) {
-            const auto v = recv_guarded(ticker.c);
-            if (!v) break;
-            ++ticks;
-            if (*v < last + 2 * delta || steady::now() < *v) ++too_soon;
-            last = *v;
-        }
+        for (int i = 1; i <= count / 2; ++i)
+            if (ticker.c.recv() != reset_at + i * 2 * delta) ++wrong;
         ticker.stop();
-        const auto dt = steady::now() - t0;
-        CHECK(ticks == count);
-        CHECK(too_soon == 0);
-        CHECK(dt >= 3 * delta * (count / 2));
+        CHECK(wrong == 0);
+        CHECK(goro::now() - t0 == 3 * delta * (count / 2));
         // The ticker stopped.
         goro::sleep_for(2 * delta);
         CHECK_MESSAGE(!poll(ticker.c), "Ticker did not shut down");
@@ -887,30 +887,20 @@ TEST_CASE("time: stop() and reset() report true when the fired value was not yet
 }
 
 TEST_CASE("time: a ticker keeps at most one tick for a slow receiver") {
-    // The receiver sleeps through 40 periods, then takes what is there as
-    // fast as it can. A ticker fires at most once per period after a first
-    // late catch-up fire, so in a window W it can hand over at most
-    // 1 (the tick kept) + 2 + W / period ticks; a ticker that queued its
-    // missed ticks would hand over about 40 at once.
-    for_each_procs([&](int) {
+    // The receiver sleeps through 40 periods: the first tick it missed waits
+    // for it, the other 39 are dropped, and the ticks go on at whole periods
+    // (Go's rule). Exact on virtual time.
+    goro_test::for_each_bubble([&](int) {
         constexpr auto period = 1ms;
+        const auto t0 = goro::now();
         goro::ticker tk(period);
-        goro::sleep_for(40 * period);
-        const auto window_start = steady::now();
-        int taken = 0;
-        time_point last{};
-        bool increasing = true;
-        for (int i = 0; i < 30; ++i) {
-            if (const auto v = poll(tk.c)) {
-                ++taken;
-                if (*v <= last) increasing = false;
-                last = *v;
-            }
-        }
-        const auto window = steady::now() - window_start;
-        CHECK(taken >= 1);
-        CHECK_MESSAGE(taken <= 3 + static_cast<int>(window / period), "ticks were queued for a slow receiver");
-        CHECK(increasing);
+        // Half a period more, so that the sleep does not end at the instant
+        // of a tick: which of two fibers due together runs first is open.
+        goro::sleep_for(40 * period + 500us);
+        CHECK(poll(tk.c) == t0 + period);
+        CHECK(!poll(tk.c));
+        CHECK(tk.c.recv() == t0 + 41 * period);
+        CHECK(tk.c.recv() == t0 + 42 * period);
         tk.stop();
     });
 }

@@ -429,6 +429,7 @@ TEST_CASE("yield: a fiber spinning on yield lets another fiber make progress") {
 // sleep
 
 TEST_CASE("sleep_for and sleep_until wait at least the requested time") {
+    // The real clock: lower bounds only.
     for_each_procs([](int) {
         auto t0 = steady::now();
         goro::sleep_for(20ms);
@@ -450,6 +451,33 @@ TEST_CASE("sleep_for and sleep_until wait at least the requested time") {
         goro::sleep_for(0ms);
         goro::sleep_for(-5ms);
         goro::sleep_until(steady::now() - 1s);
+    });
+}
+
+TEST_CASE("sleep_for and sleep_until on virtual time wait exactly the requested time") {
+    goro_test::for_each_bubble([](int) {
+        auto t0 = goro::now();
+        goro::sleep_for(20ms);
+        CHECK(goro::now() - t0 == 20ms);
+
+        t0 = goro::now();
+        goro::sleep_for(std::chrono::microseconds(1500));
+        CHECK(goro::now() - t0 == std::chrono::microseconds(1500));
+
+        t0 = goro::now();
+        goro::sleep_for(std::chrono::duration<double, std::milli>(2.5));
+        CHECK(goro::now() - t0 == std::chrono::microseconds(2500));
+
+        const goro::time_point deadline = goro::now() + 15ms;
+        goro::sleep_until(deadline);
+        CHECK(goro::now() == deadline);
+
+        // Zero, negative and past times return, the clock unmoved.
+        t0 = goro::now();
+        goro::sleep_for(0ms);
+        goro::sleep_for(-5ms);
+        goro::sleep_until(goro::now() - 1s);
+        CHECK(goro::now() == t0);
     });
 }
 
@@ -482,27 +510,30 @@ TEST_CASE("a sleeping fiber parks: with one worker, another fiber runs while it 
     });
 }
 
-TEST_CASE("many fibers sleeping 0 to 5 ms at once all wake, none of them early") {
-    for_each_procs([](int) {
+TEST_CASE("many fibers sleeping 0 to 5 ms at once all wake, each exactly when due (virtual time)") {
+    goro_test::for_each_bubble([](int) {
         const int n = goro_test::stress(10'000, 100'000);
         std::mt19937 rng(12345);
-        std::uniform_int_distribution<int> micros(0, 5000);
-        std::atomic<int> woke{0}, early{0};
+        // Naps on a 250 µs grid: 21 distinct instants, so that the bubble's
+        // clock makes 21 jumps (each costs a round of idle and wake-up, which
+        // is slow under TSan), with hundreds of fibers due at each.
+        std::uniform_int_distribution<int> steps(0, 20);
+        std::atomic<int> woke{0}, off{0};
         goro::wait_group wg;
         wg.add(n);
+        const auto t0 = goro::now();
         for (int i = 0; i < n; ++i) {
-            const auto nap = std::chrono::microseconds(micros(rng));
+            const auto nap = std::chrono::microseconds(250 * steps(rng));
             goro::go([&, nap] {
-                const auto t0 = steady::now();
                 goro::sleep_for(nap);
-                if (steady::now() - t0 < nap) early.fetch_add(1);
+                if (goro::now() != t0 + nap) off.fetch_add(1);
                 woke.fetch_add(1);
                 wg.done();
             });
         }
         wg.wait();
         CHECK(woke.load() == n);
-        CHECK(early.load() == 0);
+        CHECK(off.load() == 0);
     });
 }
 

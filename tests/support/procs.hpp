@@ -81,28 +81,45 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::second
 // The worker counts every scheduler-sensitive test runs with.
 inline constexpr int procs_values[] = {1, 2, 4, 8};
 
-// Runs `body(procs)` as the main fiber of a fresh runtime with 1, 2, 4 and 8
-// workers, one doctest SUBCASE ("procs=N") each, so a failure names the worker
-// count and `-sc=procs=2` selects one.
-template <class F>
-void for_each_procs(F body) {
+// Calls start(cfg) once per worker count, in one doctest SUBCASE ("procs=N")
+// each, so a failure names the worker count and `-sc=procs=2` selects one.
+template <class Start>
+void in_procs_subcases(Start start) {
     for (int procs : procs_values) {
         const std::string name = "procs=" + std::to_string(procs);
         SUBCASE(name.c_str()) {
             goro::config cfg;
             cfg.procs = procs;
-            const int rc = goro::run(cfg, [&] {
-                body(procs);
-                // A fiber that has just woken main (closing the channel main
-                // ranges over, say) may still be finishing; let it, so its
-                // captures are destroyed rather than abandoned with its stack
-                // (which LeakSanitizer would report). Fibers a test leaves
-                // blocked on purpose are abandoned after a short wait.
-                eventually([] { return goro::num_fibers() <= 1; }, std::chrono::milliseconds(50));
-            });
-            CHECK(rc == 0);
+            start(cfg);
         }
     }
+}
+
+// Runs `body(procs)` as the main fiber of a fresh runtime with 1, 2, 4 and 8
+// workers.
+template <class F>
+void for_each_procs(F body) {
+    in_procs_subcases([&](const goro::config& cfg) {
+        const int rc = goro::run(cfg, [&] {
+            body(cfg.procs);
+            // A fiber that has just woken main (closing the channel main
+            // ranges over, say) may still be finishing; let it, so its
+            // captures are destroyed rather than abandoned with its stack
+            // (which LeakSanitizer would report). Fibers a test leaves
+            // blocked on purpose are abandoned after a short wait.
+            eventually([] { return goro::num_fibers() <= 1; }, std::chrono::milliseconds(50));
+        });
+        CHECK(rc == 0);
+    });
+}
+
+// The same in a bubble (goro::synctest::run): time is virtual, so durations
+// are exact, and a fiber left blocked for good when body returns fails the
+// test (run throws; doctest reports it). No need to wait for stragglers:
+// run waits for every fiber.
+template <class F>
+void for_each_bubble(F body) {
+    in_procs_subcases([&](const goro::config& cfg) { goro::synctest::run(cfg, [&] { body(cfg.procs); }); });
 }
 
 // goro::num_fibers() as a signed number, for comparisons without sign noise.

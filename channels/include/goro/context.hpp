@@ -186,7 +186,7 @@ std::pair<context, cancel_func> with_deadline_cause(const context& parent, time_
 namespace detail {
 template <class Rep, class Period>
 time_point context_deadline_after(std::chrono::duration<Rep, Period> d) {
-    const auto now = std::chrono::steady_clock::now();
+    const time_point now{std::chrono::nanoseconds(steady_now_ns())};  // goro's clock: virtual in a bubble
     const std::int64_t wait = saturating_ns(d);
     const std::int64_t room = saturating_ns(time_point::max() - now);
     return wait >= room ? time_point::max() : now + std::chrono::nanoseconds(wait);

@@ -1,5 +1,6 @@
 // goro/goro.hpp — the umbrella header: goroutines, channels, select, timers,
-// sync and the netpoller for C++20. See README.md and docs/.
+// sync, the netpoller and HTTP for C++20. See README.md and docs/.
+// It lives in the top layer (http/), so it may include every layer.
 #pragma once
 
 #include <goro/blocking.hpp>
@@ -7,7 +8,9 @@
 #include <goro/context.hpp>
 #include <goro/errgroup.hpp>
 #include <goro/fiber_local.hpp>
+#include <goro/http.hpp>
 #include <goro/io.hpp>
+#include <goro/metrics.hpp>
 #include <goro/net.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
@@ -16,4 +19,5 @@
 #include <goro/signal.hpp>
 #include <goro/singleflight.hpp>
 #include <goro/sync.hpp>
+#include <goro/synctest.hpp>
 #include <goro/time.hpp>
