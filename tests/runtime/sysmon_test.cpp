@@ -176,7 +176,9 @@ GORO_SCENARIO(trap_std_mutex) {
 GORO_SCENARIO(trap_thread_sleep) {
     return goro::run(goro::config{.procs = 1}, [] {
         goro::wait_group wg;
-        wg.go([] { std::this_thread::sleep_for(100ms); });
+        // Long enough that sysmon sees it asleep even when a loaded machine
+        // runs sysmon late (100 ms was missed once with a load of 14 on 2 cores).
+        wg.go([] { std::this_thread::sleep_for(300ms); });
         wg.wait();
         return 0;
     });
