@@ -33,15 +33,15 @@ import gdb.unwinder
 # ------------------------------------------------------------ the runtime
 
 
-class RuntimeError_(gdb.GdbError):
-    pass
+class GoroError(gdb.GdbError):
+    """The program, or its debug info, is not what the extension needs."""
 
 
 def _type(name):
     try:
         return gdb.lookup_type(name)
     except gdb.error:
-        raise RuntimeError_(
+        raise GoroError(
             "goro: no debug info for %s (build libgoro with -g: meson's "
             "default buildtype, debugoptimized, has it)" % name)
 
@@ -95,7 +95,7 @@ def scheduler():
     try:
         hook = gdb.parse_and_eval("goro_debug_scheduler")
     except gdb.error:
-        raise RuntimeError_("goro: this program is not linked with goro")
+        raise GoroError("goro: this program is not linked with goro")
     if hook.type.code == gdb.TYPE_CODE_STRUCT:
         s = _atomic(hook)
     else:
@@ -155,11 +155,13 @@ def fibers():
             top = base + (i + 1) * slot_bytes
             block = gdb.Value(top - fiber_t.sizeof).cast(fiber_t.pointer()).dereference()
             try:
-                f = Fiber(block, states, reasons)
+                # Most blocks of a busy program's slabs may be dead: one
+                # read decides before the others.
+                if states.get(int(_atomic(block["state"]))) == "dead":
+                    continue
+                found.append(Fiber(block, states, reasons))
             except gdb.MemoryError:
                 continue
-            if f.state != "dead":
-                found.append(f)
         slab = slab["next"]
     running = {}
     try:
@@ -292,19 +294,44 @@ class FiberFrameFilter:
                 return
 
 
+class _KeepSelection:
+    """Restores the selected thread and frame level after a fiber command."""
+
+    def __enter__(self):
+        self.thread = gdb.selected_thread()
+        try:
+            self.level = gdb.selected_frame().level()
+        except gdb.error:
+            self.level = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.thread is not None and self.thread.is_valid():
+            self.thread.switch()
+            # Frame.select, not the frame command: that one would print.
+            try:
+                frame = gdb.newest_frame()
+                for _ in range(self.level or 0):
+                    frame = frame.older() or frame
+                frame.select()
+            except gdb.error:
+                pass
+        return False
+
+
 def run_on_fiber(f, command):
     """Run a GDB command with fiber f's stack as the selected thread's."""
+    with _KeepSelection():
+        _run_on_fiber(f, command)
+
+
+def _run_on_fiber(f, command):
     if f.machine is not None:
         thread = _thread_of(f.machine[1])
         if thread is None:
             raise gdb.GdbError("goro: fiber %d runs on thread %d, which GDB does not know" % (f.id, f.machine[1]))
-        previous = gdb.selected_thread()
         thread.switch()
-        try:
-            gdb.execute(command)
-        finally:
-            if previous is not None and previous.is_valid():
-                previous.switch()
+        gdb.execute(command)
         return
     if f.context == 0:
         raise gdb.GdbError("goro: fiber %d has no saved context" % f.id)
@@ -334,7 +361,7 @@ Usage: info fibers"""
     def invoke(self, arg, from_tty):
         try:
             all_fibers = fibers()
-        except RuntimeError_ as e:
+        except GoroError as e:
             raise gdb.GdbError(str(e))
         if missing[0]:
             print("goro: %d fiber(s) the runtime counts are not in memory: a core written by "
@@ -393,7 +420,7 @@ switched out (nothing is written to the inferior: this works on core files)."""
                 raise gdb.GdbError("goro: %r is not a fiber id" % words[0])
             command = words[1] if len(words) > 1 else "bt"
             run_on_fiber(find_fiber(fid), command)
-        except RuntimeError_ as e:
+        except GoroError as e:
             raise gdb.GdbError(str(e))
 
 
