@@ -338,7 +338,15 @@ def _run_on_fiber(f, command):
     thread = gdb.selected_thread()
     if thread is None:
         raise gdb.GdbError("goro: no thread is selected")
-    _unwinder.view = (thread.ptid, f.context, saved_registers(f.context))
+    regs = saved_registers(f.context)
+    # A fiber that has never run still has the context make_fcontext
+    # built: it "returns" into Boost.Context's entry trampoline, and has no
+    # frames of its own yet.
+    where = gdb.execute("info symbol 0x%x" % regs["rip"], to_string=True)
+    if where.startswith("make_fcontext"):
+        print("fiber %d has not started yet: no frames" % f.id)
+        return
+    _unwinder.view = (thread.ptid, f.context, regs)
     gdb.invalidate_cached_frames()
     try:
         gdb.execute(command)
