@@ -4,8 +4,8 @@
 #   info fibers                 one line per fiber: id, state or wait reason,
 #                               name, spawn site, and the M and thread of a
 #                               running one
-#   fiber ID CMD                run CMD (bt, bt full, frame N, info locals...)
-#                               on fiber ID's stack
+#   fiber ID [CMD]              run CMD (bt by default; bt full, frame N,
+#                               frame apply level N ...) on fiber ID's stack
 #   fiber apply all CMD         run CMD on every fiber's stack
 #   print ch                    goro::chan<T>: len, cap, closed, waiters and
 #                               the buffered values; goro::mutex: locked and

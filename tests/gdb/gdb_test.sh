@@ -30,16 +30,31 @@ readelf -p .debug_gdb_scripts "$program" >"$work/section" 2>&1 || true
 expect "$work/section" "$installed" "libgoro's .debug_gdb_scripts entry"
 expect "$work/section" "$script" "the test's .debug_gdb_scripts entry"
 
+# The script keeps its own copy of the wait reasons' names; the live
+# session compares it with the runtime's wait_reason_name, called in the
+# inferior, for every enumerator.
+cat >"$work/reasons.py" <<'PY'
+def check_reason_names():
+    t = gdb.lookup_type("goro::detail::wait_reason")
+    bad = []
+    for value, name in sorted(_enum_names(t).items()):
+        runtime = gdb.parse_and_eval("goro::detail::wait_reason_name((goro::detail::wait_reason)%d)" % value).string()
+        if _reason_text.get(name, name) != runtime:
+            bad.append("%s: script %r, runtime %r" % (name, _reason_text.get(name, name), runtime))
+    print("reason names: " + ("; ".join(bad) if bad else "all %d agree" % len(_enum_names(t))))
+PY
+
 # Session 1: live. `fiber ID bt` for each listed fiber goes through Python
 # only because the ids are not known before the list is printed.
 gdb -batch -nx -iex 'set auto-load safe-path /' -iex 'set pagination off' -iex 'set confirm off' \
   -ex 'set startup-with-shell off' \
   -ex 'break gdb_checkpoint' -ex run \
-  -ex 'info auto-load python-scripts' \
+  -ex 'info auto-load python-scripts' -ex "source $work/reasons.py" \
   -ex 'echo ==info fibers\n' -ex 'info fibers' \
   -ex 'echo ==fiber bt\n' \
   -ex 'python for f in fibers(): print("==fiber %d" % f.id); gdb.execute("fiber %d bt" % f.id)' \
   -ex 'echo ==apply all\n' -ex 'fiber apply all bt' \
+  -ex 'python check_reason_names()' \
   -ex 'echo ==print\n' -ex 'print ch' -ex 'print mu' \
   -ex 'echo ==thread bt\n' -ex 'bt' \
   -ex kill \
@@ -113,6 +128,7 @@ expect "$work/live.thread" '^#0 +gdb_checkpoint' "live: bt after the fiber comma
 grep -q wait_on_channel "$work/live.thread" && fail "live: bt after the fiber commands still shows a parked fiber"
 
 expect "$work/live" "Yes +$script" "auto-load of the script through .debug_gdb_scripts"
+expect "$work/live" '^reason names: all [0-9]+ agree' "the script's wait reason names"
 sed -i 's/^==fiber bt$//' "$work/live"
 check "$work/live" live
 [[ -f $work/core ]] && check "$work/core.out" core
@@ -123,4 +139,5 @@ if ((failures > 0)); then
   done
   exit 1
 fi
+grep "^reason names" "$work/live"
 echo "gdb: info fibers, fiber ID bt, fiber apply all bt and the printers agree on the live process and its core"
