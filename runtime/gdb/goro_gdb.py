@@ -95,13 +95,14 @@ def scheduler():
     try:
         hook = gdb.parse_and_eval("goro_debug_scheduler")
     except gdb.error:
-        raise GoroError("goro: this program is not linked with goro")
-    if hook.type.code == gdb.TYPE_CODE_STRUCT:
+        hook = None  # no debug info for run.cpp: "has unknown type"
+    if hook is not None and hook.type.strip_typedefs().code == gdb.TYPE_CODE_STRUCT:
         s = _atomic(hook)
     else:
-        # Found only as a minimal symbol: run.cpp has no debug info, but
-        # the rest of the runtime may.
-        addr = int(gdb.parse_and_eval("(unsigned long)&goro_debug_scheduler"))
+        try:
+            addr = int(gdb.parse_and_eval("(unsigned long)&goro_debug_scheduler"))
+        except gdb.error:
+            raise GoroError("goro: this program is not linked with goro")
         s = gdb.Value(addr).cast(_type("goro::detail::scheduler").pointer().pointer()).dereference()
     if int(s) == 0:
         return None
