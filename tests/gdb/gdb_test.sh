@@ -7,8 +7,8 @@
 #      print mu; then gcore;
 #   2. the core file, with auto-load off and the script sourced by hand: the
 #      same checks, the fiber ids taken from the first session's list.
-# Under a sanitizer the test is skipped (exit 77): the shadow memory makes
-# gcore write terabytes of sparse core (docs/debugging.md).
+# Under a sanitizer the test is skipped (exit 77): gcore of a process with
+# the sanitizer's shadow memory reserved takes minutes (docs/debugging.md).
 set -euo pipefail
 program=$1 script=$2 installed=$3 sanitizers=${4:-none}
 if [[ $sanitizers != none && -n $sanitizers ]]; then
