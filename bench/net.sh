@@ -2,17 +2,22 @@
 # net.sh: run goro's network servers, Go's, Asio's, Tokio's (and Redis) side by side under load.
 #
 # Usage: bench/net.sh [--quick] [--no-goro] [--no-peers] [BUILD_DIR] [WORKLOAD...]
-#   WORKLOAD   echo, http or redis (default: all three):
+#   WORKLOAD   echo, http, nethttp or redis (default: all four):
 #     echo   goro's examples/echo_server against bench/go/echo_server,
 #            bench/asio/echo_server.cpp (C++20 coroutines) and
 #            bench/tokio/src/bin/echo_server.rs, each loaded by
 #            bench/go/echo_load -c 100 -d DURATION (100 connections, 64-byte
 #            round trips)
-#     http   goro's examples/http_hello against bench/go/http_raw (goroutine
+#     http   goro's examples/http_raw against bench/go/http_raw (goroutine
 #            per connection), bench/go/http_nethttp (net/http), and the Asio
 #            and Tokio http_raw servers (a task per connection, the same
 #            answers as Go's http_raw), each loaded by wrk -t1 -c100
 #            -dDURATION --latency
+#     nethttp goro's examples/http_hello (goro::http: a serve_mux with one
+#            route, read-header and idle timeouts) against bench/go/http_nethttp
+#            (net/http: a ServeMux with one route, the same timeouts), and
+#            against goro's own hand-written examples/http_raw, to show what the
+#            layer costs; loaded as http is
 #     redis  goro's examples/kv_server against redis-server, each loaded by
 #            redis-benchmark -t set,get -c 50 -n REDIS_N, without and with -P 16
 #   BUILD_DIR  goro's meson build dir (default $GORO_BUILD, else build-release
@@ -62,12 +67,12 @@ while (($#)); do
     --no-peers) with_peers=0 ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     -*) echo "net.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
-    echo | http | redis) workloads+=("$1") ;;
+    echo | http | nethttp | redis) workloads+=("$1") ;;
     *) build=$(realpath -m -- "$1") ;;
   esac
   shift
 done
-((${#workloads[@]})) || workloads=(echo http redis)
+((${#workloads[@]})) || workloads=(echo http nethttp redis)
 for v in reps duration procs; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "net.sh: ${v^^} must be a positive whole number, not '${!v}'" >&2; exit 2; }
 done
@@ -87,7 +92,7 @@ wants() { [[ " ${workloads[*]} " == *" $1 "* ]]; }
 for tool in go meson ninja python3; do
   command -v "$tool" >/dev/null || die "$tool not found"
 done
-if wants http; then command -v wrk >/dev/null || die "wrk not found"; fi
+if wants http || wants nethttp; then command -v wrk >/dev/null || die "wrk not found"; fi
 if wants redis; then
   for tool in redis-server redis-benchmark redis-cli; do
     command -v "$tool" >/dev/null || die "$tool not found"
@@ -97,7 +102,7 @@ fi
 # Build goro's servers (release, as compare.sh does) and the Go programs. The
 # Go programs use only the standard library, so GOPATH mode builds them
 # offline without a go.mod.
-declare -A goro_exe=([echo]=echo_server [http]=http_hello [redis]=kv_server)
+declare -A goro_exe=([echo]=echo_server [http]=http_raw [nethttp]=http_hello [redis]=kv_server)
 declare -A peer_exe=([echo]=echo_server [http]=http_raw)
 peer_options=()
 ((with_peers)) && peer_options=(-Dbench=true -Dbench_peers=enabled)
@@ -114,6 +119,7 @@ if ((with_goro || with_peers)); then
   targets=()
   for w in "${workloads[@]}"; do
     ((with_goro)) && targets+=("examples/${goro_exe[$w]}")
+    [[ $w == nethttp ]] && targets+=(examples/http_raw)
     ((with_peers)) && [[ -n ${peer_exe[$w]:-} ]] && targets+=("bench/asio_${peer_exe[$w]}")
   done
   if ((${#targets[@]})); then
@@ -131,6 +137,7 @@ mkdir -p "$gobin"
 goprogs=()
 if wants echo; then goprogs+=(echo_server echo_load); fi
 if wants http; then goprogs+=(http_raw http_nethttp); fi
+if wants nethttp && ! wants http; then goprogs+=(http_nethttp); fi
 if ((${#goprogs[@]})); then
   echo "== building Go servers in $gobin ($(go version)): ${goprogs[*]}" >&2
   for p in "${goprogs[@]}"; do
@@ -153,8 +160,9 @@ trap 'exit 130' INT TERM
 
 # Servers. Every one listens on 127.0.0.1, port 0 where it can pick its own.
 declare -A label=([goro]="goro" [go]="Go" [go-raw]="Go raw" [go-nethttp]="Go net/http" [redis]="redis-server"
-  [asio]="Asio" [tokio]="Tokio")
-declare -A impls=([echo]="goro go" [http]="goro go-raw go-nethttp" [redis]="goro redis")
+  [asio]="Asio" [tokio]="Tokio" [goro-raw]="goro http_raw")
+declare -A impls=([echo]="goro go" [http]="goro go-raw go-nethttp" [nethttp]="goro go-nethttp goro-raw"
+  [redis]="goro redis")
 if ((with_peers)); then
   impls[echo]+=" asio tokio"
   impls[http]+=" asio tokio"
@@ -164,6 +172,7 @@ server_cmd() { # workload impl: sets cmd
     goro) cmd=("$build/examples/${goro_exe[$1]}" --listen 127.0.0.1:0) ;;
     go) cmd=("$gobin/echo_server" --listen 127.0.0.1:0) ;;
     go-raw) cmd=("$gobin/http_raw" --listen 127.0.0.1:0) ;;
+    goro-raw) cmd=("$build/examples/http_raw" --listen 127.0.0.1:0) ;;
     go-nethttp) cmd=("$gobin/http_nethttp" --listen 127.0.0.1:0) ;;
     asio) cmd=("$build/bench/asio_${peer_exe[$1]}" --listen 127.0.0.1:0) ;;
     tokio) cmd=("$tokiobin/${peer_exe[$1]}" --listen 127.0.0.1:0) ;;
@@ -192,7 +201,7 @@ start_server() { # workload impl: starts it, sets srv_pid, srv_name, host and po
   local cmd=() line i status
   server_cmd "$1" "$2"
   case $2 in
-    goro) srv_name="goro ${cmd[0]##*/}" ;;
+    goro | goro-raw) srv_name="goro ${cmd[0]##*/}" ;;
     go*) srv_name="Go ${cmd[0]##*/}" ;;
     *) srv_name=${label[$2]} ;;
   esac
@@ -309,9 +318,9 @@ run_echo() { # rep impl
   record "$1" echo "$2" "echo_load ${lo[*]}" "$rps" "$p50" "$p99"
 }
 
-run_http() { # rep impl
-  local lo=(-t1 -c100 -d"${duration}s" --latency)
-  start_server http "$2"
+run_http() { # rep impl [workload: http, or nethttp]
+  local lo=(-t1 -c100 -d"${duration}s" --latency) w=${3:-http}
+  start_server "$w" "$2"
   load wrk "${lo[@]}" "http://$host:$port/"
   stop_server
   local rps p50 p99 errors
@@ -326,8 +335,10 @@ $out"; fi
   p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
   [[ -n $rps && -n $p50 && -n $p99 ]] || die "no result in wrk's output for $srv_name:
 $out"
-  record "$1" http "$2" "wrk ${lo[*]}" "$rps" "$(to_ms "$p50")" "$(to_ms "$p99")"
+  record "$1" "$w" "$2" "wrk ${lo[*]}" "$rps" "$(to_ms "$p50")" "$(to_ms "$p99")"
 }
+
+run_nethttp() { run_http "$1" "$2" nethttp; } # the same load and the same answer, through goro::http and net/http
 
 run_redis() { # rep impl pipeline
   local n=$redis_n suffix=

@@ -1,4 +1,4 @@
-// http_head.hpp: the request-head parser of http_hello (RFC 9112), on its
+// http_head.hpp: the request-head parser of http_raw (RFC 9112), on its
 // own so that tests/fuzz/http_head_fuzz.cpp can feed it arbitrary bytes.
 // parse_head() reads in place, allocates nothing, and can be called again
 // on the same buffer as more bytes arrive: a prefix of a head reports

@@ -1,5 +1,5 @@
-// server.hpp: what the example TCP servers (echo_server, http_hello,
-// chat_server, kv_server) share, so that each of them holds only what makes
+// server.hpp: what the example servers (echo_server, http_raw, chat_server,
+// kv_server, and on goro::http http_hello, metrics_server, rest_service) share, so that each of them holds only what makes
 // it different: how it talks to one client.
 //
 // The skeleton is Go's
@@ -15,6 +15,9 @@
 //   example::serve_until_signal(name, listen_address, handle)
 //       inside a fiber: listen, accept, handle(conn) in a fiber of its own
 //       for each client; returns the exit status once a signal has stopped it
+//   example::serve_http_until_signal(name, listen_address, server)
+//       the same for a goro::http::server: serve until a signal, then Go's
+//       graceful Shutdown
 //   example::parse_flags(argc, argv, listen_address [, durations])
 //       [--listen HOST:PORT] and a server's own duration flags
 //       ([--read-header-timeout 10s]); false (after a usage message) on
@@ -209,6 +212,68 @@ int serve_until_signal(const char* name, const std::string& listen_address, Hand
     watcher.wait();
     live.close_all();
     handlers.wait();
+    return 0;
+}
+
+// The signal handling serve_until_signal does, for a goro::http::server:
+// listens, prints the bound address, serves until SIGINT or SIGTERM, then
+// shuts the server down as Go's Server.Shutdown does (no new connections,
+// idle ones closed, requests in flight answered) and closes whatever is still
+// open after shutdown_grace. SIGUSR1 prints the live fibers, as above.
+// Returns 0 after a signal, 1 if it cannot listen or accept. Call it from a
+// fiber.
+inline int serve_http_until_signal(const char* name, const std::string& listen_address, goro::http::server& srv,
+                                   std::chrono::nanoseconds shutdown_grace = std::chrono::seconds(10)) {
+    std::error_code ec;
+    goro::net::listener listener = goro::net::listen("tcp", listen_address, ec);
+    if (ec) {
+        std::fprintf(stderr, "%s: listen %s: %s\n", name, listen_address.c_str(), ec.message().c_str());
+        return 1;
+    }
+    std::printf("%s\n", listener.local_address().to_string().c_str());
+    std::fflush(stdout);  // whoever started us is waiting for this line
+
+    auto signals = goro::make_chan<int>(1);
+    auto status = goro::make_chan<int>(1);
+    goro::signal_notify(signals, {SIGINT, SIGTERM});
+    goro::signal_notify(status, {SIGUSR1});
+    auto served = goro::make_chan<int>();  // closed when serve has returned
+    goro::wait_group watcher;
+    watcher.add(1);
+    goro::go([&] {
+        int signal = 0;
+        for (;;) {
+            const std::size_t which = goro::select(goro::recv(status, signal), goro::recv(signals, signal),
+                                                   goro::recv(served));
+            if (which == 0) {
+                std::fprintf(stderr, "%s: fibers %zu\n", name, goro::num_fibers());
+                std::fflush(stderr);
+                continue;
+            }
+            if (which == 2) break;  // serve failed on its own: nothing to stop
+            std::fprintf(stderr, "%s: signal %d, shutting down\n", name, signal);
+            auto [ctx, cancel] = goro::with_timeout(goro::background(), shutdown_grace);
+            std::error_code late;
+            srv.shutdown(ctx, late);
+            cancel();
+            if (late) {
+                std::fprintf(stderr, "%s: shutdown: %s; closing what is left\n", name, late.message().c_str());
+                srv.close();
+            }
+            break;
+        }
+        watcher.done();
+    });
+
+    srv.serve(std::move(listener), ec);
+    served.close();
+    watcher.wait();
+    goro::signal_stop(signals);
+    goro::signal_stop(status);
+    if (ec && ec != goro::http::errc::server_closed) {
+        std::fprintf(stderr, "%s: serve: %s\n", name, ec.message().c_str());
+        return 1;
+    }
     return 0;
 }
 

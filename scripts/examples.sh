@@ -11,7 +11,7 @@ for exe in "$dir"/examples/*; do
   [[ -f "$exe" && -x "$exe" ]] || continue
   name=$(basename "$exe")
   case "$name" in
-    echo_server|http_hello|chat_server|kv_server|metrics_server) echo "example $name: a server, run by tests/e2e"; continue ;;
+    echo_server|http_raw|http_hello|rest_service|chat_server|kv_server|metrics_server) echo "example $name: a server, run by tests/e2e"; continue ;;
   esac
   if timeout 120 "$exe" >/tmp/goro-example-"$name".out 2>&1; then
     echo "example $name: ok"

@@ -6,10 +6,10 @@
 # Usage: scripts/soak.sh [MINUTES]     (default 30; CI runs 2)
 #
 # Builds the examples and tests/soak/churn.cpp in build-release (release, as
-# bench/ does), starts echo_server, http_hello, kv_server and chat_server on
+# bench/ does), starts echo_server, http_raw, kv_server and chat_server on
 # free ports and the churn program, each with GORO_MAXPROCS=2, then repeats
 # rounds until MINUTES have passed. Each round:
-#   - http_hello: wrk -t1 -c50 for 5 s, then hostile request heads
+#   - http_raw: wrk -t1 -c50 for 5 s, then hostile request heads
 #     (scripts/soak_clients.py abuse-http);
 #   - kv_server: redis-benchmark SET/GET (20,000 requests, -c 20), then
 #     broken RESP;
@@ -45,11 +45,11 @@ for tool in wrk redis-benchmark python3 ninja meson; do
   command -v "$tool" >/dev/null || { echo "soak.sh: $tool not found" >&2; exit 1; }
 done
 [[ -f $build/build.ninja ]] || meson setup "$build" --buildtype=release -Dbench=false >/dev/null
-ninja -C "$build" examples/echo_server examples/http_hello examples/kv_server examples/chat_server tests/soak_churn >/dev/null
+ninja -C "$build" examples/echo_server examples/http_raw examples/kv_server examples/chat_server tests/soak_churn >/dev/null
 
 tmp=$(mktemp -d)
 declare -A pid=() host=() port=()
-servers=(echo_server http_hello kv_server chat_server)
+servers=(echo_server http_raw kv_server chat_server)
 processes=("${servers[@]}" churn)
 sampler_pid=
 cleanup() {
@@ -157,12 +157,12 @@ sampler &
 sampler_pid=$!
 while ((SECONDS - start < seconds)); do
   round=$((round + 1))
-  wrk_out=$(timeout 60 wrk -t1 -c50 -d5s "http://${host[http_hello]}:${port[http_hello]}/") || fail "wrk round $round"
+  wrk_out=$(timeout 60 wrk -t1 -c50 -d5s "http://${host[http_raw]}:${port[http_raw]}/") || fail "wrk round $round"
   n=$(awk '/requests in/ {print $1}' <<<"$wrk_out")
   errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$wrk_out")
   [[ -z $errors ]] || fail "wrk round $round: $errors"
   requests=$((requests + n))
-  client python3 scripts/soak_clients.py abuse-http "${host[http_hello]}" "${port[http_hello]}" 40
+  client python3 scripts/soak_clients.py abuse-http "${host[http_raw]}" "${port[http_raw]}" 40
   client redis-benchmark -h "${host[kv_server]}" -p "${port[kv_server]}" -t set,get -c 20 -n 20000 -q
   requests=$((requests + 40000))
   client python3 scripts/soak_clients.py abuse-kv "${host[kv_server]}" "${port[kv_server]}" 36
@@ -186,7 +186,7 @@ for s in "${servers[@]}"; do
   ((f1 <= f0)) || fail "$s holds $f1 descriptors at the end, $f0 after the first round: a leak"
 done
 client python3 scripts/soak_clients.py echo "${host[echo_server]}" "${port[echo_server]}" 4 4
-client python3 scripts/soak_clients.py abuse-http "${host[http_hello]}" "${port[http_hello]}" 1
+client python3 scripts/soak_clients.py abuse-http "${host[http_raw]}" "${port[http_raw]}" 1
 for s in "${processes[@]}"; do
   kill -TERM "${pid[$s]}"
   status=0

@@ -1,6 +1,6 @@
 // http_raw: an HTTP/1.1 keep-alive "Hello, World!" server on Asio's TCP
 // sockets, a coroutine per connection, answering as bench/go/http_raw does
-// (Go counterpart; goro's is examples/http_hello): it parses the request
+// (Go counterpart; goro's is examples/http_raw): it parses the request
 // line (for the version) and the Connection, Content-Length and
 // Transfer-Encoding headers, skips bodies, and answers pipelined requests in
 // one write, flushing when no further request bytes are buffered or a

@@ -83,6 +83,9 @@ struct alignas(64) fiber {
     // layer), so a stopping runtime can take abandoned fibers off queues.
     void* channel_waiters = nullptr;
     std::uint32_t channel_waiter_count = 0;
+    // The stack of the fiber's last throw, for its panic report (traceback.cpp);
+    // allocated at its first throw, freed when it exits.
+    struct throw_record* last_throw = nullptr;
     bool callable_on_heap = false;  // too large for the stack top
     std::uint32_t callable_align = 0;  // for the aligned delete of a heap callable
 

@@ -8,6 +8,8 @@
 
 namespace goro::detail {
 
+struct traceback;  // runtime/detail/traceback.hpp
+
 // A per-M alternate signal stack, so the SIGSEGV handler can run when a
 // fiber has exhausted its own stack. Installed for the lifetime of the object.
 class signal_stack {
@@ -33,6 +35,11 @@ bool restore_runtime_signal_handler(int signo) noexcept;
 // Dumps, formatted without allocating so they can run in signal handlers.
 void dump_one_fiber_to_fd(int fd, const fiber* f, std::int64_t now_coarse_ns) noexcept;
 void dump_all_fibers_to_fd(int fd) noexcept;
+// A panic's fiber with the stack of its throw (null: not recorded, and the
+// entry says so).
+void dump_panicking_fiber_to_fd(int fd, const fiber* f, const traceback* throw_site) noexcept;
+// Only f's call stack, one frame a line; tid: the thread running it, if known.
+void dump_fiber_stack_to_fd(int fd, const fiber* f, int tid) noexcept;
 
 std::int64_t coarse_clock_ns() noexcept;
 

@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
@@ -28,6 +29,7 @@
 #include "runtime/detail/park.hpp"
 #include "runtime/detail/scheduler.hpp"
 #include "runtime/detail/signals.hpp"
+#include "runtime/detail/traceback.hpp"
 
 namespace goro::detail {
 
@@ -174,12 +176,21 @@ void finish_fiber(machine& m, fiber* f) noexcept {
         f->callable_on_heap = false;
     }
     f->callable = nullptr;
+    free_throw_record(f);
     s.stacks.put(m.p ? &m.p->stacks : nullptr, f);
     if (was_main) main_fiber_returned(s);
 }
 
 [[noreturn]] void report_panic(fiber* f) noexcept {
     std::string what = "unknown exception";
+    // The object thrown, as __cxa_throw saw it: libstdc++'s exception_ptr
+    // holds exactly that pointer.
+    const void* thrown_object = nullptr;
+    {
+        static_assert(sizeof(std::exception_ptr) == sizeof(void*));
+        std::exception_ptr current = std::current_exception();
+        std::memcpy(&thrown_object, static_cast<const void*>(&current), sizeof thrown_object);
+    }
     try {
         throw;
     } catch (const std::exception& e) {
@@ -196,7 +207,7 @@ void finish_fiber(machine& m, fiber* f) noexcept {
     std::fflush(nullptr);
     std::string text = "panic: " + what + "\n\n";
     write_stderr(text.c_str());
-    dump_one_fiber_to_fd(2, f, coarse_clock_ns());
+    dump_panicking_fiber_to_fd(2, f, throw_site_of(f, thrown_object));
     _exit(2);
 }
 

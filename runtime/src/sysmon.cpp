@@ -33,6 +33,7 @@
 #include "runtime/detail/futex.hpp"
 #include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/scheduler.hpp"
+#include "runtime/detail/signals.hpp"
 
 namespace goro::detail {
 
@@ -73,12 +74,14 @@ void report_stall(machine& m, std::int64_t now) {
     append_fiber(who, sizeof who, f);
     format_ms(held, sizeof held, now - m.stall_since_ns.load(std::memory_order_relaxed));
     std::snprintf(line, sizeof line,
-                  "goro: stall: %s has held P%d for %s without returning to the runtime; sysmon %s\n"
-                  "\tspawned at %s:%u in %s\n",
+                  "goro: stall: %s has held P%d for %s without returning to the runtime; sysmon %s\n",
                   who, m.stall_p.load(std::memory_order_relaxed), held,
-                  actions_text(m.stall_actions.load(std::memory_order_relaxed)),
-                  f->site_file.load(std::memory_order_relaxed), f->site_line.load(std::memory_order_relaxed),
-                  f->site_function.load(std::memory_order_relaxed));
+                  actions_text(m.stall_actions.load(std::memory_order_relaxed)));
+    write_stderr(line);
+    // Where it is stuck: its thread records its stack for us (traceback.cpp).
+    dump_fiber_stack_to_fd(2, f, m.tid.load(std::memory_order_relaxed));
+    std::snprintf(line, sizeof line, "\tspawned at %s:%u in %s\n", f->site_file.load(std::memory_order_relaxed),
+                  f->site_line.load(std::memory_order_relaxed), f->site_function.load(std::memory_order_relaxed));
     write_stderr(line);
 }
 

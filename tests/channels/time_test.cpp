@@ -236,12 +236,15 @@ TEST_CASE("time.TestSleep") {
         goro::wait_group wg;
         wg.add(1);
         time_point half_woke{};
+        // start is read before the second sleeper exists: on two workers it
+        // may begin its sleep at once, and a start read after that would
+        // make its half look short.
+        const auto start = clock_now();
         goro::go([&] {
             goro::sleep_for(delay / 2);
             half_woke = clock_now();
             wg.done();
         });
-        const auto start = clock_now();
         goro::sleep_for(delay);
         const auto slept = clock_now() - start;
         wg.wait();

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Slowloris clients for tests/e2e/http_hello_test.sh.
+"""Slowloris clients for tests/e2e/http_raw_test.sh.
 
     slow_header_clients.py HOST PORT CLIENTS SECONDS READY_FILE
 

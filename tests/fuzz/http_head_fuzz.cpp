@@ -1,6 +1,6 @@
-// http_head_fuzz: http_hello's request-head parser (examples/http_head.hpp)
+// http_head_fuzz: http_raw's request-head parser (examples/http_head.hpp)
 // on arbitrary bytes. Checks that it never crashes and that its answers
-// hold together the way http_hello relies on:
+// hold together the way http_raw relies on:
 //  - a complete head ends with its empty line, within max_head_bytes, and
 //    its fields agree with its request line (is_head: the method is HEAD;
 //    http10: the version is 1.0; content_length fits in 18 digits);

@@ -2,8 +2,14 @@
 // deadlock report, SIGQUIT, panics). The format, one entry per fiber:
 //
 //   fiber 7 [sleep, 1.2s]:
+//   sleeper()
+//   \t/path/scheduler_test.cpp:118
+//   goro::sleep_for(...)
+//   \t/path/sleep.cpp:40
 //   \tspawned at scheduler_test.cpp:120 in operator()
 //
+// Between the header and the spawn line, the call stack: a function a line,
+// each followed by its "\tfile:line" where debug information has one.
 // A named fiber shows its name after the id: fiber 1 "main" [running]:
 // The bracket holds the state or wait reason, optionally followed by ", " and
 // the time waited. Lines the parser does not know are skipped.
@@ -23,6 +29,8 @@ struct dump_entry {
     std::string state;       // the whole bracket: "sleep, 1.2s"
     std::string reason;      // the bracket up to its first comma: "sleep"
     std::string spawned_at;  // the text after "spawned at ", or empty
+    std::vector<std::string> frames;      // the call stack's function lines, innermost first
+    std::vector<std::string> frame_sites;  // each frame's "file:line", or empty
 };
 
 inline std::vector<dump_entry> parse_dump(const std::string& text) {
@@ -60,8 +68,19 @@ inline std::vector<dump_entry> parse_dump(const std::string& text) {
         const std::string spawned = "spawned at ";
         const std::size_t text_start = line.find_first_not_of(" \t");
         if (!entries.empty() && entries.back().spawned_at.empty() && text_start != std::string::npos &&
-            text_start > 0 && line.compare(text_start, spawned.size(), spawned) == 0)
+            text_start > 0 && line.compare(text_start, spawned.size(), spawned) == 0) {
             entries.back().spawned_at = line.substr(text_start + spawned.size());
+            continue;
+        }
+        // Stack lines come before the spawn line: a function, then "\tfile:line".
+        if (entries.empty() || !entries.back().spawned_at.empty() || line.empty()) continue;
+        dump_entry& e = entries.back();
+        if (line[0] != '\t' && line[0] != '.') {
+            e.frames.push_back(line);
+            e.frame_sites.emplace_back();
+        } else if (line[0] == '\t' && !e.frames.empty() && e.frame_sites.back().empty()) {
+            e.frame_sites.back() = line.substr(1);
+        }
     }
     return entries;
 }
@@ -80,6 +99,14 @@ inline bool contains_nocase(const std::string& haystack, const std::string& need
         return s;
     };
     return lower(haystack).find(lower(needle)) != std::string::npos;
+}
+
+// The index of the first frame whose function line holds `function` (a name
+// with its opening parenthesis, "blocked_here("), or -1.
+inline int frame_index(const dump_entry& e, const std::string& function) {
+    for (std::size_t i = 0; i < e.frames.size(); ++i)
+        if (e.frames[i].find(function) != std::string::npos) return static_cast<int>(i);
+    return -1;
 }
 
 inline bool contains(const std::string& haystack, const std::string& needle) {

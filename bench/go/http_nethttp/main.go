@@ -1,8 +1,10 @@
-// http_nethttp: the http workload's "Hello, World!" (13-byte body, HTTP/1.1
+// http_nethttp: the http workloads' "Hello, World!" (13-byte body, HTTP/1.1
 // keep-alive) served by Go's net/http, which is what a Go programmer would
-// write. net/http adds a Date header and runs its full request parsing; the
-// bare goroutine-per-connection version is bench/go/http_raw.
-// goro counterpart: examples/http_hello.cpp.
+// write: a ServeMux with one route and a Server with a read-header and an
+// idle timeout. net/http adds a Date header and runs its full request
+// parsing; the bare goroutine-per-connection version is bench/go/http_raw.
+// goro counterparts: examples/http_hello.cpp (goro::http, the same shape) and
+// examples/http_raw.cpp (by hand).
 //
 // Usage: http_nethttp [--listen HOST:PORT]   (default 127.0.0.1:0)
 //
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 var hello = []byte("Hello, World!")
@@ -35,12 +38,12 @@ func main() {
 	}
 	fmt.Println(ln.Addr().String())
 
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", "text/plain")
-		h.Set("Content-Length", "13")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
 		w.Write(hello)
-	})}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 
 	// Go's default for SIGTERM is to die by the signal; the benchmark script
 	// checks for a clean exit, so close the server, which makes Serve return.

@@ -6,7 +6,7 @@
 // in one write: the writer is flushed only when the reader holds no further
 // request bytes. This is the "goroutine-per-conn raw" figure of the http
 // workload; bench/go/http_nethttp is the net/http one.
-// goro counterpart: examples/http_hello.cpp.
+// goro counterpart: examples/http_raw.cpp.
 //
 // Usage: http_raw [--listen HOST:PORT]   (default 127.0.0.1:0)
 //

@@ -11,7 +11,7 @@
 //! or HTTP/1.0 without keep-alive gets the answer and a close; a malformed
 //! request gets 400 and a close; a request or header line longer than the
 //! buffer ends the connection.
-//! Go counterpart: bench/go/http_raw/main.go; goro's: examples/http_hello.cpp.
+//! Go counterpart: bench/go/http_raw/main.go; goro's: examples/http_raw.cpp.
 //!
 //! Usage: http_raw [--listen HOST:PORT]   (default 127.0.0.1:0)
 //!
