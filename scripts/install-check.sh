@@ -24,6 +24,11 @@ if find "$prefix/include" -path '*detail*' | grep -q .; then
   echo "install-check: internal detail/ headers were installed" >&2; exit 1
 fi
 
+# The GDB extension, where the .debug_gdb_scripts entry of every program
+# linked with goro points (checked on a program below).
+gdb_script=$prefix/share/goro/gdb/goro_gdb.py
+test -f "$gdb_script" || { echo "install-check: share/goro/gdb/goro_gdb.py was not installed" >&2; exit 1; }
+
 # Which compiler built the library: its objects say so in .comment.
 library=$(find "$prefix" -name libgoro.a | head -n 1)
 [[ -n $library ]] || { echo "install-check: libgoro.a was not installed" >&2; exit 1; }
@@ -47,6 +52,15 @@ for cxx in "${compilers[@]}"; do
       exit 1
     fi
   done
+  # GDB finds the installed extension through the program's own entry once
+  # the prefix is a safe path, as docs/debugging.md tells users to set it.
+  loaded=$(gdb -batch -nx -iex "add-auto-load-safe-path $prefix" -ex 'info auto-load python-scripts' \
+    -ex 'help info fibers' "$prefix/hello-$cxx" 2>&1 || true)
+  if ! grep -Eq "^Yes +$gdb_script" <<<"$loaded" || ! grep -q '^List every fiber' <<<"$loaded"; then
+    echo "install-check: gdb does not auto-load $gdb_script for a program built with $cxx" >&2
+    exit 1
+  fi
 done
 echo "install-check: installed headers, library and goro.pc build and run examples/hello.cpp," \
-  "tests/install/every_layer.cpp and tests/install/http_layer.cpp with ${compilers[0]} (which built the library) and ${compilers[1]}"
+  "tests/install/every_layer.cpp and tests/install/http_layer.cpp with ${compilers[0]} (which built the library) and ${compilers[1]};" \
+  "gdb auto-loads the installed share/goro/gdb/goro_gdb.py for them"
