@@ -13,9 +13,11 @@ set -euo pipefail
 
 # curl, nc, redis-cli, redis-benchmark, wrk and python3 scripts drive the
 # example servers in tests/e2e; redis-server is what kv_server is compared with.
-# libboost-dev brings Boost.Beast (header-only), which goro::http builds on.
+# libboost-dev brings Boost.Beast (header-only), which goro::http builds on;
+# libssl-dev OpenSSL, which goro::tls builds on; the openssl command makes the
+# TLS tests' certificates.
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libboost-dev libconcurrentqueue-dev doctest-dev
-          curl netcat-openbsd redis-tools redis-server wrk python3)
+          libssl-dev openssl curl netcat-openbsd redis-tools redis-server wrk python3)
 case "${1:-}" in
   bench) packages+=(golang-go libboost-fiber-dev libasio-dev rustc cargo librust-tokio-dev python3-matplotlib) ;;
   net-bench) packages+=(golang-go libasio-dev rustc cargo librust-tokio-dev) ;;
