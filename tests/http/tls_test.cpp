@@ -28,7 +28,9 @@ std::string port_of(const net::listener& ln) { return std::to_string(ln.local_ad
 net::time_point in(std::chrono::nanoseconds d) { return std::chrono::steady_clock::now() + d; }
 
 // A TLS echo server on 127.0.0.1: each connection's handshake result and
-// state are recorded; a connection that shook hands echoes until EOF and
+// state are recorded by the order of accepting (a client that has finished
+// its handshake may start the next before the server has finished this
+// one's); a connection that shook hands echoes until EOF and
 // then closes with close_notify. Destroy the clients first.
 class echo_server {
 public:
@@ -36,20 +38,26 @@ public:
         port = port_of(ln_);
         running_.add(1);
         goro::go([this] {
-            for (;;) {
+            for (std::size_t index = 0;; ++index) {
                 std::error_code ec;
                 net::conn raw = ln_.accept(ec);
                 if (ec) break;
                 running_.add(1);
-                goro::go([this, raw = std::move(raw)]() mutable {
+                goro::go([this, index, raw = std::move(raw)]() mutable {
                     tls::conn c = tls::server(std::move(raw), cfg_);
                     c.set_deadline(in(20s));  // only turns a hang into a failure
                     std::error_code hec;
                     c.handshake(hec);
                     {
                         std::lock_guard hold(lock_);
-                        errors_.push_back(hec);
-                        states_.push_back(c.connection_state());
+                        if (errors_.size() <= index) {
+                            errors_.resize(index + 1);
+                            states_.resize(index + 1);
+                            done_.resize(index + 1);
+                        }
+                        errors_[index] = hec;
+                        states_[index] = c.connection_state();
+                        done_[index] = true;
                     }
                     if (!hec) {
                         c.set_deadline({});
@@ -74,10 +82,10 @@ public:
     std::error_code error(std::size_t n) {
         goro_test::eventually([&] {
             std::lock_guard hold(lock_);
-            return errors_.size() > n;
+            return done_.size() > n && done_[n];
         });
         std::lock_guard hold(lock_);
-        return errors_.size() > n ? errors_[n] : std::make_error_code(std::errc::timed_out);
+        return done_.size() > n && done_[n] ? errors_[n] : std::make_error_code(std::errc::timed_out);
     }
     tls::connection_state state(std::size_t n) {
         error(n);
@@ -94,6 +102,7 @@ private:
     goro::mutex lock_;
     std::vector<std::error_code> errors_;
     std::vector<tls::connection_state> states_;
+    std::vector<bool> done_;
 };
 
 // Writes text and reads it back.
