@@ -38,16 +38,24 @@ else
   compilers=(g++ clang++)
 fi
 
+# A self-signed certificate for localhost: http_layer also speaks HTTPS with it.
+if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$prefix/tls.key" -out "$prefix/tls.pem" 2>/dev/null; then
+  echo "install-check: openssl could not make a test certificate" >&2; exit 1
+fi
+
 export PKG_CONFIG_PATH=$pc
 for cxx in "${compilers[@]}"; do
   for program in examples/hello.cpp tests/install/every_layer.cpp tests/install/http_layer.cpp; do
     name=$(basename "$program" .cpp)-$cxx
+    args=()
+    [[ $program == */http_layer.cpp ]] && args=("$prefix/tls.pem" "$prefix/tls.key")
     # shellcheck disable=SC2046  # pkg-config's output is a list of flags
     if ! "$cxx" -std=c++20 -O2 "$program" $(pkg-config --cflags --libs goro) -o "$prefix/$name"; then
       echo "install-check: $program does not build with $cxx against the library built by ${compilers[0]}" >&2
       exit 1
     fi
-    if ! "$prefix/$name" >/dev/null; then
+    if ! "$prefix/$name" "${args[@]}" >/dev/null; then
       echo "install-check: $program built with $cxx fails against the library built by ${compilers[0]}" >&2
       exit 1
     fi
@@ -62,5 +70,5 @@ for cxx in "${compilers[@]}"; do
   fi
 done
 echo "install-check: installed headers, library and goro.pc build and run examples/hello.cpp," \
-  "tests/install/every_layer.cpp and tests/install/http_layer.cpp with ${compilers[0]} (which built the library) and ${compilers[1]};" \
+  "tests/install/every_layer.cpp and tests/install/http_layer.cpp (HTTP and HTTPS) with ${compilers[0]} (which built the library) and ${compilers[1]};" \
   "gdb auto-loads the installed share/goro/gdb/goro_gdb.py for them"

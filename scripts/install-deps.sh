@@ -13,11 +13,13 @@ set -euo pipefail
 
 # curl, nc, redis-cli, redis-benchmark, wrk and python3 scripts drive the
 # example servers in tests/e2e; redis-server is what kv_server is compared with.
-# libboost-dev brings Boost.Beast (header-only), which goro::http builds on.
+# libboost-dev brings Boost.Beast (header-only), which goro::http builds on;
+# libssl-dev OpenSSL, which goro::tls builds on; the openssl command makes the
+# TLS tests' certificates.
 # gdb runs the GDB extension's test (tests/gdb) and scripts/install-check.sh.
 # libdw-dev: elfutils' unwinder and DWARF reader, for the call stacks in dumps.
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libboost-dev libconcurrentqueue-dev doctest-dev libdw-dev
-          curl netcat-openbsd redis-tools redis-server wrk python3 gdb)
+          libssl-dev openssl curl netcat-openbsd redis-tools redis-server wrk python3 gdb)
 # examples/rest_service is on nlohmann-json; its e2e test builds the Go program
 # it was ported from (examples/go) with golang-go and compares their answers.
 packages+=(nlohmann-json3-dev golang-go)

@@ -1,4 +1,4 @@
-// http/detail/beast_stream.hpp — a goro::net::conn as a Beast SyncReadStream
+// http/detail/beast_stream.hpp — a goro connection (plain or TLS: any_conn) as a Beast SyncReadStream
 // and SyncWriteStream, so that Beast's synchronous parser and serializer run
 // on a fiber: each read_some and write_some parks the fiber in the conn's
 // call, never the worker thread. Included only by the .cpp files that use
@@ -20,6 +20,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "http/detail/any_conn.hpp"
 #include "http/detail/beast.hpp"
 
 #include <goro/net.hpp>
@@ -36,9 +37,9 @@ inline std::string_view to_std(boost::beast::string_view s) noexcept { return {s
 
 class conn_stream {
 public:
-    explicit conn_stream(net::conn& c) noexcept : conn_(&c) {}
+    explicit conn_stream(any_conn& c) noexcept : conn_(&c) {}
 
-    net::conn& conn() noexcept { return *conn_; }
+    any_conn& conn() noexcept { return *conn_; }
 
     // The conn's error behind the last failed call; empty after a success
     // or at EOF.
@@ -114,7 +115,7 @@ private:
         return boost::asio::error::connection_aborted;  // closed, a pipe's end: last_error has the detail
     }
 
-    net::conn* conn_;
+    any_conn* conn_;
     std::string gather_;
 };
 

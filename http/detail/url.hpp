@@ -1,5 +1,5 @@
 // http/detail/url.hpp — the little URL handling the client and the mux need:
-// splitting "http://host[:port]/path?query", percent-decoding a path, and
+// splitting "http[s]://host[:port]/path?query", percent-decoding a path, and
 // cleaning one (Go's path.Clean, as ServeMux uses it). Pure functions.
 #pragma once
 
@@ -10,11 +10,16 @@
 namespace goro::http::detail {
 
 struct parsed_url {
+    bool secure = false;    // https
     std::string host;       // "example.com", "::1" (no brackets)
-    std::string port;       // "80" when the URL gives none
-    std::string host_port;  // what the Host header carries: "example.com:8080", or "example.com" for port 80
+    std::string port;       // "80" (or "443" for https) when the URL gives none
+    std::string host_port;  // what the Host header carries: "example.com:8080", or "example.com" for the default port
     std::string dial_addr;  // "example.com:80", "[::1]:8080"
     std::string target;     // "/path?query" ("/" at least)
+
+    std::string scheme() const { return secure ? "https" : "http"; }
+    // The pool's key: "https://example.com:443".
+    std::string pool_key() const { return scheme() + "://" + dial_addr; }
 };
 
 inline int hex_value(char c) noexcept {
@@ -39,13 +44,19 @@ inline std::string percent_decode(std::string_view s) {
     return out;
 }
 
-// Only http:// URLs; false for anything else or a missing host.
-inline bool parse_url(std::string_view url, parsed_url& out) {
-    constexpr std::string_view scheme = "http://";
+// True if url starts with scheme, ignoring case.
+inline bool has_scheme(std::string_view url, std::string_view scheme) {
     if (url.size() < scheme.size()) return false;
     for (std::size_t i = 0; i < scheme.size(); ++i)
         if ((url[i] | 0x20) != scheme[i] && url[i] != scheme[i]) return false;
-    std::string_view rest = url.substr(scheme.size());
+    return true;
+}
+
+// Only http:// and https:// URLs; false for anything else or a missing host.
+inline bool parse_url(std::string_view url, parsed_url& out) {
+    out.secure = has_scheme(url, "https://");
+    if (!out.secure && !has_scheme(url, "http://")) return false;
+    std::string_view rest = url.substr(out.secure ? 8 : 7);
     const std::size_t end = rest.find_first_of("/?#");
     std::string_view authority = rest.substr(0, end);
     std::string_view target = end == std::string_view::npos ? std::string_view() : rest.substr(end);
@@ -71,10 +82,11 @@ inline bool parse_url(std::string_view url, parsed_url& out) {
     for (char c : port)
         if (c < '0' || c > '9') return false;
     out.host = std::string(host);
-    out.port = port.empty() ? std::string("80") : std::string(port);
+    const std::string default_port = out.secure ? "443" : "80";
+    out.port = port.empty() ? default_port : std::string(port);
     const bool v6 = out.host.find(':') != std::string::npos;
     const std::string bracketed = v6 ? "[" + out.host + "]" : out.host;
-    out.host_port = out.port == "80" ? bracketed : bracketed + ":" + out.port;
+    out.host_port = out.port == default_port ? bracketed : bracketed + ":" + out.port;
     out.dial_addr = bracketed + ":" + out.port;
     if (target.empty()) {
         out.target = "/";

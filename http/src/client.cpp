@@ -5,6 +5,11 @@
 //   - transport::lock (a goro::mutex) guards transport::idle, the pool:
 //     connections nobody uses, each with nothing left unread of the last
 //     response. It is never held across a dial, a read or a write.
+//   - transport::tls_lock (a std::mutex, held for no I/O) guards the TLS
+//     context built from the client's tls_config and the config it was
+//     built from; a changed config builds a new one.
+//   - The pool is keyed by scheme and host ("https://host:port"): an http
+//     connection never carries an https request, nor the reverse.
 //   - A connection is either in the pool or owned by exactly one exchange:
 //     the send that dialled or took it, then the body of its response. That
 //     body puts it back when it has read the response to its end and both
@@ -19,6 +24,7 @@
 
 #include <goro/io.hpp>
 #include <goro/sync.hpp>
+#include <goro/tls.hpp>
 
 #include "http/detail/beast_stream.hpp"
 #include "http/detail/url.hpp"
@@ -33,8 +39,8 @@ namespace detail {
 // A client connection and what it has read past the last response. Never
 // moves (stream refers to conn): held by unique_ptr.
 struct pooled_conn {
-    explicit pooled_conn(net::conn c) : conn(std::move(c)), stream(conn) {}
-    net::conn conn;
+    explicit pooled_conn(any_conn c) : conn(std::move(c)), stream(conn) {}
+    any_conn conn;
     conn_stream stream;
     boost::beast::flat_buffer buffer;
     std::chrono::steady_clock::time_point idle_since{};
@@ -42,7 +48,24 @@ struct pooled_conn {
 
 struct transport {
     goro::mutex lock;
-    std::map<std::string, std::vector<std::unique_ptr<pooled_conn>>> idle;  // guarded by lock; by "host:port"
+    std::map<std::string, std::vector<std::unique_ptr<pooled_conn>>> idle;  // guarded by lock; by pool_key()
+
+    std::mutex tls_lock;
+    tls::config tls_built_from;                         // guarded by tls_lock
+    std::shared_ptr<const tls::detail::context> tls_context;  // guarded by tls_lock
+
+    // The client context for cfg, built once per distinct config.
+    std::shared_ptr<const tls::detail::context> tls_for(const tls::config& cfg, std::error_code& ec) {
+        std::lock_guard hold(tls_lock);
+        if (tls_context && tls_built_from == cfg) return tls_context;
+        tls::config effective = cfg;
+        if (effective.next_protos.empty()) effective.next_protos = {"http/1.1"};
+        auto built = tls::detail::make_context(effective, false, ec);
+        if (ec) return nullptr;
+        tls_built_from = cfg;
+        tls_context = built;
+        return built;
+    }
 
     // The most recently pooled live connection for key, or null.
     std::unique_ptr<pooled_conn> take(const std::string& key, std::chrono::nanoseconds max_idle) {
@@ -160,6 +183,7 @@ struct exchange_settings {
     net::time_point deadline;
     std::chrono::nanoseconds idle_conn_timeout;
     int max_idle_conns_per_host;
+    const tls::config* tls_config;
 };
 
 // One request and the head of its response.
@@ -183,8 +207,14 @@ response exchange(const std::shared_ptr<detail::transport>& transport, const exc
     out.body() = body;
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") out.prepare_payload();
 
+    const std::string key = u.pool_key();
+    std::shared_ptr<const tls::detail::context> tls_context;
+    if (u.secure) {
+        tls_context = transport->tls_for(*settings.tls_config, ec);
+        if (ec) return {};
+    }
     for (int attempt = 0;; ++attempt) {
-        std::unique_ptr<pooled_conn> pc = transport->take(u.dial_addr, settings.idle_conn_timeout);
+        std::unique_ptr<pooled_conn> pc = transport->take(key, settings.idle_conn_timeout);
         const bool reused = pc != nullptr;
         if (!pc) {
             net::conn c;
@@ -199,10 +229,23 @@ response exchange(const std::shared_ptr<detail::transport>& transport, const exc
                 c = net::dial("tcp", u.dial_addr, ec);
             }
             if (ec) return {};
-            pc = std::make_unique<pooled_conn>(std::move(c));
+            if (tls_context) {
+                const std::string& name =
+                    settings.tls_config->server_name.empty() ? u.host : settings.tls_config->server_name;
+                pc = std::make_unique<pooled_conn>(
+                    detail::any_conn(tls::detail::make_conn(std::move(c), tls_context, name)));
+            } else {
+                pc = std::make_unique<pooled_conn>(detail::any_conn(std::move(c)));
+            }
         }
         pc->conn.set_deadline(settings.deadline, ec);
         ec.clear();
+        if (!reused && pc->conn.is_tls()) {
+            // Here rather than inside the first write: its failure (a
+            // certificate, a name) is reported as itself.
+            pc->conn.secure().handshake(ec);
+            if (ec) return {};
+        }
         const bool retry_allowed = reused && attempt == 0;
 
         boost::system::error_code bec;
@@ -233,7 +276,7 @@ response exchange(const std::shared_ptr<detail::transport>& transport, const exc
         resp.url = url;
         auto source = std::make_shared<client_body>();
         source->transport = transport;
-        source->key = u.dial_addr;
+        source->key = key;
         source->keep_alive = msg.keep_alive();
         source->max_idle_per_host = settings.max_idle_conns_per_host;
         source->pc = std::move(pc);
@@ -249,8 +292,8 @@ std::string resolve_location(const std::string& base, std::string_view location)
     if (location.find("://") != std::string_view::npos) return std::string(location);
     detail::parsed_url u;
     detail::parse_url(base, u);
-    const std::string origin = "http://" + u.host_port;
-    if (location.starts_with("//")) return "http:" + std::string(location);
+    const std::string origin = u.scheme() + "://" + u.host_port;
+    if (location.starts_with("//")) return u.scheme() + ":" + std::string(location);
     if (location.starts_with("/")) return origin + std::string(location);
     std::string dir = u.target.substr(0, u.target.find('?'));
     dir = dir.substr(0, dir.rfind('/') + 1);
@@ -265,7 +308,7 @@ response client::send(request& req, std::error_code& ec) {
     ec.clear();
     const exchange_settings settings{
         timeout.count() > 0 ? std::chrono::steady_clock::now() + timeout : net::time_point{}, idle_conn_timeout,
-        max_idle_conns_per_host};
+        max_idle_conns_per_host, &tls_config};
     std::string method(req.method());
     std::string url(req.url());
     std::string body = req.body_text();

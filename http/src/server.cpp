@@ -1,6 +1,7 @@
 // http/src/server.cpp — http::server: the accept loop, a fiber per
 // connection reading requests with Beast's parser, and the response_writer
-// that frames answers with Beast's serializer.
+// that frames answers with Beast's serializer. Over TLS (serve_tls) each
+// connection's fiber runs the handshake before its first request.
 //
 // Invariants:
 //   - server_state::lock (a goro::mutex: holders may park) guards
@@ -9,7 +10,8 @@
 //   - A connection is in conns from before its fiber starts until just
 //     before its net::conn is destroyed, so shutdown and close may close
 //     it through the recorded pointer at any time (closing a conn that
-//     another fiber reads is safe). Its idle flag is true only while it
+//     another fiber reads is safe). For a TLS connection the record is the
+//     socket under the tls::conn: closing it wakes the TLS calls too. Its idle flag is true only while it
 //     waits for the first byte of a request after answering one: shutdown
 //     closes those, and waits for the rest.
 //   - One request at a time per connection: the next head is parsed only
@@ -39,6 +41,8 @@
 #include <goro/time.hpp>
 
 #include "http/detail/beast_stream.hpp"
+
+#include <goro/tls.hpp>
 
 namespace goro::http {
 
@@ -356,7 +360,7 @@ void log_error(const detail::server_config& cfg, const std::string& text) {
 // by moving the read deadline into the past, which wakes it at once.
 class client_watch {
 public:
-    client_watch(net::conn& c, goro::cancel_func cancel) : conn_(c), cancel_(std::move(cancel)) {}
+    client_watch(detail::any_conn& c, goro::cancel_func cancel) : conn_(c), cancel_(std::move(cancel)) {}
     client_watch(const client_watch&) = delete;
     client_watch& operator=(const client_watch&) = delete;
     ~client_watch() { finished_.wait(); }
@@ -393,7 +397,7 @@ public:
     }
 
 private:
-    net::conn& conn_;
+    detail::any_conn& conn_;
     goro::cancel_func cancel_;
     goro::wait_group finished_;
     std::string stash_;  // written by the reading fiber, read after finished_
@@ -403,20 +407,20 @@ private:
 class connection {
 public:
     connection(std::shared_ptr<detail::server_state> st, std::shared_ptr<const detail::server_config> cfg,
-               net::conn c)
+               detail::any_conn c)
         : state_(std::move(st)), cfg_(std::move(cfg)), conn_(std::move(c)), stream_(conn_) {}
 
     // Registers the connection; false if the server is already closing.
     bool enlist() {
         std::lock_guard hold(state_->lock);
         if (state_->shutting_down) return false;
-        record_ = state_->conns.insert(state_->conns.end(), detail::conn_record{&conn_, false});
+        record_ = state_->conns.insert(state_->conns.end(), detail::conn_record{&conn_.socket(), false});
         return true;
     }
 
     void serve() {
         try {
-            serve_requests();
+            if (!conn_.is_tls() || handshake()) serve_requests();
         } catch (const std::exception& e) {
             log_error(*cfg_, "http: connection from " + remote_ + ": " + e.what());
         }
@@ -427,6 +431,34 @@ public:
     }
 
 private:
+    // Go's TLS handshake step: bounded by the shorter of the header (or
+    // read) timeout and the write timeout; a client that speaks plain HTTP
+    // is told so in plain HTTP. False when the connection should close.
+    bool handshake() {
+        remote_ = conn_.remote_address().to_string();
+        const auto read_wait = cfg_->read_header_timeout.count() > 0 ? cfg_->read_header_timeout : cfg_->read_timeout;
+        auto wait = read_wait;
+        if (cfg_->write_timeout.count() > 0 && (wait.count() == 0 || cfg_->write_timeout < wait))
+            wait = cfg_->write_timeout;
+        std::error_code ec;
+        conn_.set_deadline(deadline_after(wait), ec);
+        conn_.secure().handshake(ec);
+        if (ec) {
+            if (ec == tls::errc::not_tls) {
+                constexpr std::string_view reply =
+                    "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+                std::error_code write_ec;
+                conn_.socket().set_write_deadline(deadline_after(std::chrono::seconds(1)), write_ec);
+                conn_.socket().write(reply, write_ec);
+            }
+            log_error(*cfg_, "http: TLS handshake error from " + remote_ + ": " + ec.message());
+            return false;
+        }
+        conn_.set_deadline(net::time_point{}, ec);
+        tls_state_ = conn_.secure().connection_state();
+        return true;
+    }
+
     // Marks the connection idle (waiting for a request) or active; false
     // when it should close instead: the server is shutting down.
     bool set_idle(bool idle) {
@@ -535,6 +567,7 @@ private:
         for (const auto& field : msg) req.header().add(detail::to_std(field.name_string()), detail::to_std(field.value()));
         req.set_host(std::string(msg[beast_http::field::host]));
         req.set_remote_addr(remote_);
+        if (tls_state_) req.set_tls(*tls_state_);
         req.set_content_length(parser.content_length() ? static_cast<std::int64_t>(*parser.content_length())
                                                         : (parser.chunked() ? -1 : 0));
         auto body = std::make_shared<server_body>(stream_, buffer_, parser);
@@ -605,21 +638,26 @@ private:
 
     std::shared_ptr<detail::server_state> state_;
     std::shared_ptr<const detail::server_config> cfg_;
-    net::conn conn_;
+    detail::any_conn conn_;
     conn_stream stream_;
     flat_buffer buffer_;
     std::list<detail::conn_record>::iterator record_;
     std::string remote_;
+    std::optional<tls::connection_state> tls_state_;  // set by a TLS connection's handshake
 };
 
 }  // namespace
 
-void server::serve(net::listener ln, std::error_code& ec) {
+namespace {
+
+// serve()'s loop; a non-null tls_context makes every connection a TLS server.
+void serve_loop(server& srv, net::listener& ln, std::shared_ptr<const tls::detail::context> tls_context,
+                std::error_code& ec) {
     ec.clear();
-    auto st = state_;
+    auto st = srv.state_;
     auto cfg = std::make_shared<const detail::server_config>(detail::server_config{
-        handler, read_header_timeout, read_timeout, write_timeout, idle_timeout, max_header_bytes, max_body_bytes,
-        error_log});
+        srv.handler, srv.read_header_timeout, srv.read_timeout, srv.write_timeout, srv.idle_timeout,
+        srv.max_header_bytes, srv.max_body_bytes, srv.error_log});
     {
         std::lock_guard hold(st->lock);
         if (st->shutting_down) {
@@ -639,10 +677,52 @@ void server::serve(net::listener ln, std::error_code& ec) {
             ln.close(close_ec);
             return;
         }
-        auto conn = std::make_shared<connection>(st, cfg, std::move(c));
+        detail::any_conn wrapped = tls_context ? detail::any_conn(tls::detail::make_conn(std::move(c), tls_context, {}))
+                                               : detail::any_conn(std::move(c));
+        auto conn = std::make_shared<connection>(st, cfg, std::move(wrapped));
         if (!conn->enlist()) continue;  // closing: the conn goes with its object
         goro::go([conn] { conn->serve(); });
     }
+}
+
+}  // namespace
+
+void server::serve(net::listener ln, std::error_code& ec) { serve_loop(*this, ln, nullptr, ec); }
+
+void server::serve_tls(net::listener ln, const std::string& cert_file, const std::string& key_file,
+                       std::error_code& ec) {
+    ec.clear();
+    tls::config cfg = tls_config;
+    // Go's ServeTLS: the files, when given, replace the config's certificates.
+    if (cfg.certificates.empty() || !cert_file.empty() || !key_file.empty()) {
+        tls::certificate cert = tls::load_x509_key_pair(cert_file, key_file, ec);
+        if (ec) return;
+        cfg.certificates = {cert};
+    }
+    if (std::find(cfg.next_protos.begin(), cfg.next_protos.end(), "http/1.1") == cfg.next_protos.end())
+        cfg.next_protos.push_back("http/1.1");
+    auto context = tls::detail::make_context(cfg, true, ec);
+    if (ec) return;
+    serve_loop(*this, ln, std::move(context), ec);
+}
+
+void server::serve_tls(net::listener ln, const std::string& cert_file, const std::string& key_file) {
+    std::error_code ec;
+    serve_tls(std::move(ln), cert_file, key_file, ec);
+    if (ec && ec != errc::server_closed) throw std::system_error(ec, "http: serve tls");
+}
+
+void server::listen_and_serve_tls(std::string_view addr, const std::string& cert_file, const std::string& key_file,
+                                  std::error_code& ec) {
+    net::listener ln = net::listen("tcp", addr, ec);
+    if (ec) return;
+    serve_tls(std::move(ln), cert_file, key_file, ec);
+}
+
+void server::listen_and_serve_tls(std::string_view addr, const std::string& cert_file, const std::string& key_file) {
+    std::error_code ec;
+    listen_and_serve_tls(addr, cert_file, key_file, ec);
+    if (ec && ec != errc::server_closed) throw std::system_error(ec, "http: listen and serve tls");
 }
 
 void server::serve(net::listener ln) {

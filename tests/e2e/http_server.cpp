@@ -1,7 +1,9 @@
 // tests/e2e/http_server.cpp — a goro::http server for http_server_test.sh
-// to drive with curl.
+// and https_test.sh to drive with curl.
 //
-//   http_server [--listen HOST:PORT]    default 127.0.0.1:8080; port 0 picks a free port
+//   http_server [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]
+//       HOST:PORT: default 127.0.0.1:8080; port 0 picks a free port.
+//       With a PEM certificate and key: HTTPS (serve_tls).
 //
 //   GET  /              "Hello, World!"
 //   GET  /items/{id}    "item <id>"
@@ -23,13 +25,22 @@ namespace http = goro::http;
 
 int main(int argc, char** argv) {
     std::string listen_address = "127.0.0.1:8080";
+    std::string cert_file, key_file;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
             listen_address = argv[++i];
+        } else if (std::strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc) {
+            cert_file = argv[++i];
+        } else if (std::strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
+            key_file = argv[++i];
         } else {
-            std::fprintf(stderr, "usage: %s [--listen HOST:PORT]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n", argv[0]);
             return 2;
         }
+    }
+    if (cert_file.empty() != key_file.empty()) {
+        std::fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", argv[0]);
+        return 2;
     }
     return goro::run([&] {
         http::serve_mux mux;
@@ -69,8 +80,12 @@ int main(int argc, char** argv) {
         auto [signalled, stop_signals] = goro::signal_notify_context(goro::background(), {SIGINT, SIGTERM});
         goro::wait_group served;
         served.add(1);
-        goro::go([&srv, &served, ln = std::move(ln)]() mutable {
-            srv.serve(std::move(ln));
+        goro::go([&, ln = std::move(ln)]() mutable {
+            if (cert_file.empty()) {
+                srv.serve(std::move(ln));
+            } else {
+                srv.serve_tls(std::move(ln), cert_file, key_file);
+            }
             served.done();
         });
         signalled.done().recv();

@@ -1,5 +1,5 @@
 // goro/goro.hpp — the umbrella header: goroutines, channels, select, timers,
-// sync, the netpoller and HTTP for C++20. See README.md and docs/.
+// sync, the netpoller, HTTP and TLS for C++20. See README.md and docs/.
 // It lives in the top layer (http/), so it may include every layer.
 #pragma once
 
@@ -21,3 +21,4 @@
 #include <goro/sync.hpp>
 #include <goro/synctest.hpp>
 #include <goro/time.hpp>
+#include <goro/tls.hpp>

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -37,6 +38,7 @@
 
 #include <goro/context.hpp>
 #include <goro/net.hpp>
+#include <goro/tls.hpp>
 
 namespace goro::http {
 
@@ -46,7 +48,7 @@ enum class errc {
     server_closed = 1,  // "http: Server closed" (Go's ErrServerClosed)
     body_too_large,     // "http: request body too large"
     handler_done,       // "http: invalid Read on closed Body": the body outlived its handler
-    bad_url,            // "http: invalid URL" (the client takes http:// only)
+    bad_url,            // "http: invalid URL" (the client takes http:// and https:// only)
     too_many_redirects, // "stopped after 10 redirects"
     bad_response,       // "http: malformed response from server"
 };
@@ -177,6 +179,9 @@ public:
     std::string_view remote_addr() const noexcept { return remote_addr_; }
     // The URL the client sends to (client side).
     std::string_view url() const noexcept { return url_; }
+    // Go's Request.TLS: what the connection's handshake settled, on a
+    // server serving TLS; null otherwise.
+    const goro::tls::connection_state* tls() const noexcept { return tls_ ? &*tls_ : nullptr; }
 
     http::header_map& header() noexcept { return header_; }
     const http::header_map& header() const noexcept { return header_; }
@@ -202,6 +207,7 @@ public:
     void set_remote_addr(std::string addr) { remote_addr_ = std::move(addr); }
     void set_content_length(std::int64_t n) noexcept { content_length_ = n; }
     void set_url(std::string url) { url_ = std::move(url); }
+    void set_tls(goro::tls::connection_state state) { tls_ = std::move(state); }
     // internal: the client's copy of the body text, for redirects and retries.
     const std::string& body_text() const noexcept { return body_text_; }
 
@@ -219,6 +225,7 @@ private:
     http::header_map header_;
     std::vector<std::pair<std::string, std::string>> path_values_;
     goro::context ctx_;
+    std::optional<goro::tls::connection_state> tls_;
 };
 
 // ---------------------------------------------------------------- response_writer
@@ -351,7 +358,14 @@ std::shared_ptr<server_state> make_server_state();
 //     past it the body's read fails with errc::body_too_large, a declared
 //     Content-Length above it is answered 413 before the handler runs, and a
 //     handler that had not answered yet is answered 413.
-//   - error_log: where a handler's exception is reported (stderr if null).
+//   - error_log: where a handler's exception is reported (stderr if null),
+//     and a failed TLS handshake.
+//   - tls_config: for serve_tls and listen_and_serve_tls (Go's TLSConfig).
+//     They add "http/1.1" to its next_protos; the certificate files they
+//     are given replace its certificates. The handshake runs on the
+//     connection's fiber, bounded by the shorter of read_header_timeout (or
+//     read_timeout) and write_timeout. A client that speaks plain HTTP to
+//     it is answered 400 in plain HTTP, as Go does.
 struct server {
     // Every field has an initializer: designated initializers may leave any
     // out without -Wmissing-field-initializers noise.
@@ -363,6 +377,7 @@ struct server {
     std::size_t max_header_bytes = 0;
     std::int64_t max_body_bytes = 0;
     std::function<void(std::string_view)> error_log{};
+    tls::config tls_config{};
 
     // Accepts on ln until shutdown() or close(), serving each connection on
     // its own fiber; takes the listener and closes it on return. Returns
@@ -374,6 +389,15 @@ struct server {
     // net::listen("tcp", addr), then serve.
     void listen_and_serve(std::string_view addr);
     void listen_and_serve(std::string_view addr, std::error_code& ec);
+    // Go's ServeTLS and ListenAndServeTLS: as serve and listen_and_serve,
+    // every connection TLS. A PEM certificate (chain) file and its key; both
+    // empty: tls_config's certificates. Bad files throw (are set) before
+    // anything is accepted.
+    void serve_tls(net::listener ln, const std::string& cert_file, const std::string& key_file);
+    void serve_tls(net::listener ln, const std::string& cert_file, const std::string& key_file, std::error_code& ec);
+    void listen_and_serve_tls(std::string_view addr, const std::string& cert_file, const std::string& key_file);
+    void listen_and_serve_tls(std::string_view addr, const std::string& cert_file, const std::string& key_file,
+                              std::error_code& ec);
 
     // Go's Shutdown: stops accepting, closes idle connections, asks active
     // ones to close after their answer (Connection: close) and waits for
@@ -410,7 +434,7 @@ struct transport;
 }
 
 // Go's http.Client with its default transport: keep-alive connections pooled
-// per host ("host:port"), reused when a response body has been read to its
+// per scheme and host ("https://host:port"), reused when a response body has been read to its
 // end. Copies share the pool. Safe for many fibers at once.
 //   - timeout: for the whole exchange, from the dial to the end of the
 //     response body (zero: none); past it, calls and body reads fail with
@@ -421,7 +445,12 @@ struct transport;
 //   - max_redirects: 301, 302 and 303 are followed with GET (no body), 307
 //     and 308 with the same method and body, at most this many times; past
 //     it, errc::too_many_redirects. 0 follows none and returns the 3xx.
-// Only http:// URLs.
+//   - tls_config: for https:// URLs (Go's Transport.TLSClientConfig). The
+//     server's certificate is verified against root_cas (the system's by
+//     default) and the URL's host, which is also the SNI, unless
+//     server_name says otherwise; ALPN offers next_protos ("http/1.1" if
+//     empty). The pool keeps http and https connections apart.
+// http:// and https:// URLs.
 class client {
 public:
     client();
@@ -430,6 +459,7 @@ public:
     int max_idle_conns_per_host = 2;
     std::chrono::nanoseconds idle_conn_timeout = std::chrono::seconds(90);
     int max_redirects = 10;
+    tls::config tls_config{};
 
     response get(std::string_view url);
     response get(std::string_view url, std::error_code& ec);
