@@ -73,13 +73,32 @@ public:
         return n;
     }
 
-    // Writes everything it is given, gathered into one write when small:
-    // a response head and a short body then leave in one segment.
+    // While held, small writes collect in one buffer instead of leaving: a
+    // response writer holds Beast's serialized head until it knows the
+    // body's first bytes, so head and a short body leave in one segment
+    // (one send, not two). release() sends what is held.
+    void hold() noexcept { holding_ = true; }
+    void release(boost::system::error_code& ec) {
+        holding_ = false;
+        send_held(ec);
+    }
+
+    // Writes everything it is given, gathered into one write when small.
     template <class ConstBufferSequence>
     std::size_t write_some(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
         ec = {};
         last_error.clear();
         const std::size_t total = boost::asio::buffer_size(buffers);
+        if (holding_) {
+            if (held_.size() + total <= gather_limit) {
+                const std::size_t at = held_.size();
+                held_.resize(at + total);
+                boost::asio::buffer_copy(boost::asio::buffer(held_.data() + at, total), buffers);
+                return total;
+            }
+            send_held(ec);  // too much to hold: what is held goes first, then this
+            if (ec) return 0;
+        }
         if (total <= gather_limit) {
             gather_.resize(total);
             boost::asio::buffer_copy(boost::asio::buffer(gather_), buffers);
@@ -109,6 +128,15 @@ public:
 private:
     static constexpr std::size_t gather_limit = 16 * 1024;
 
+    void send_held(boost::system::error_code& ec) {
+        ec = {};
+        if (held_.empty()) return;
+        last_error.clear();
+        conn_->write(held_.data(), held_.size(), last_error);
+        held_.clear();
+        if (last_error) ec = to_boost(last_error);
+    }
+
     static boost::system::error_code to_boost(const std::error_code& e) {
         if (e == std::errc::timed_out) return boost::asio::error::timed_out;
         if (e.category() == std::system_category()) return {e.value(), boost::system::system_category()};
@@ -117,6 +145,8 @@ private:
 
     any_conn* conn_;
     std::string gather_;
+    std::string held_;      // what hold() has kept back
+    bool holding_ = false;
 };
 
 }  // namespace goro::http::detail

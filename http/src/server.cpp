@@ -235,12 +235,6 @@ public:
     void finish() {
         if (status_ == 0) write_header(status_ok);
         send_buffered(true);
-        if (failed_) return;
-        if (chunked_) {
-            boost::system::error_code bec;
-            boost::asio::write(stream_, beast_http::make_chunk_last(), bec);
-            fail_if(bec);
-        }
     }
 
     bool head_sent() const noexcept { return head_sent_; }
@@ -296,18 +290,26 @@ private:
         fail_if(bec);
     }
 
+    // The head (if not sent yet), what is buffered and, when final on a
+    // chunked answer, the last chunk: in one send when they fit in one (the
+    // stream holds each part back until the next joins it).
     void send_buffered(bool final) {
         if (failed_) return;
+        stream_.hold();
         if (!head_sent_) send_head(final);
-        if (failed_ || buffer_.empty()) return;
         boost::system::error_code bec;
-        if (chunked_) {
-            boost::asio::write(stream_, beast_http::make_chunk(boost::asio::buffer(buffer_)), bec);
-        } else {
-            boost::asio::write(stream_, boost::asio::buffer(buffer_), bec);
+        if (!failed_ && !buffer_.empty()) {
+            if (chunked_) {
+                boost::asio::write(stream_, beast_http::make_chunk(boost::asio::buffer(buffer_)), bec);
+            } else {
+                boost::asio::write(stream_, boost::asio::buffer(buffer_), bec);
+            }
+            buffer_.clear();
         }
-        buffer_.clear();
-        fail_if(bec);
+        if (final && chunked_ && !failed_ && !bec) boost::asio::write(stream_, beast_http::make_chunk_last(), bec);
+        boost::system::error_code released;
+        stream_.release(released);
+        fail_if(bec ? bec : released);
     }
 
     conn_stream& stream_;
