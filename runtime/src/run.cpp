@@ -36,6 +36,7 @@
 #include "runtime/detail/scheduler.hpp"
 #include "runtime/detail/sema.hpp"
 #include "runtime/detail/signals.hpp"
+#include "runtime/detail/trace.hpp"
 
 namespace goro::detail {
 
@@ -258,6 +259,7 @@ int run_runtime(const config& cfg, int (*invoke_main)(void*), void* main_callabl
         sigset_t mask;
         ~restore_mask() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
     } restore_on_exit{caller_mask};
+    trace_run_started();  // GORO_TRACE: before the first M runs main
     {
         std::lock_guard<std::mutex> g(s->lock);
         for (int i = n - 1; i >= 1; --i) pidle_put_locked(*s, s->processors[static_cast<std::size_t>(i)].get());
@@ -267,6 +269,7 @@ int run_runtime(const config& cfg, int (*invoke_main)(void*), void* main_callabl
             new_machine_locked(*s, &first, false);  // throws if not even one thread can start
         } catch (...) {
             the_scheduler.store(nullptr, std::memory_order_seq_cst);
+            trace_run_ending();
             throw;
         }
     }
@@ -293,6 +296,7 @@ int run_runtime(const config& cfg, int (*invoke_main)(void*), void* main_callabl
     s->sysmon_thread.join();  // first: sysmon reads the Ms' records
     bool abandoned_any = false;
     const std::vector<machine*> finished = stop_machines(*s, &abandoned_any);
+    trace_run_ending();  // the Ms are done recording: finish the file
     the_scheduler.store(nullptr, std::memory_order_seq_cst);
     // A plain thread that loaded the scheduler before it was cleared may
     // still be inside goro::go or ready() (waking an M, say); let it finish

@@ -21,3 +21,4 @@
 #include <goro/sync.hpp>
 #include <goro/synctest.hpp>
 #include <goro/time.hpp>
+#include <goro/trace.hpp>
