@@ -14,8 +14,9 @@ set -euo pipefail
 # curl, nc, redis-cli, redis-benchmark, wrk and python3 scripts drive the
 # example servers in tests/e2e; redis-server is what kv_server is compared with.
 # libboost-dev brings Boost.Beast (header-only), which goro::http builds on.
+# python3-matplotlib: scripts/trace-view.py, which tests/runtime/trace_test.cpp runs.
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libboost-dev libconcurrentqueue-dev doctest-dev
-          curl netcat-openbsd redis-tools redis-server wrk python3)
+          curl netcat-openbsd redis-tools redis-server wrk python3 python3-matplotlib)
 case "${1:-}" in
   bench) packages+=(golang-go libboost-fiber-dev libasio-dev rustc cargo librust-tokio-dev python3-matplotlib) ;;
   net-bench) packages+=(golang-go libasio-dev rustc cargo librust-tokio-dev) ;;

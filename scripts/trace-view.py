@@ -58,7 +58,8 @@ def main():
 
     names, slices, flows, instants = load(args.trace)
     ms = lambda us: us / 1000.0  # noqa: E731
-    t0 = args.t0 if args.t0 is not None else 0.0
+    first = min([ms(s["ts"]) for s in slices] or [0.0])
+    t0 = args.t0 if args.t0 is not None else first
     t1 = args.t1
     if t1 is None:
         t1 = max([ms(s["ts"] + s.get("dur", 0)) for s in slices] + [t0 + 0.001])
@@ -68,7 +69,8 @@ def main():
 
     tids = sorted(set(names) | {s["tid"] for s in slices})
     lane = {tid: i for i, tid in enumerate(tids)}
-    fig_height = 1.2 + 0.45 * max(len(tids), 1)
+    legend_rows = min(args.legend, 20) + 4
+    fig_height = max(1.2 + 0.45 * max(len(tids), 1), 0.6 + 0.17 * legend_rows)
     fig, ax = plt.subplots(figsize=(args.width, fig_height))
 
     # One colour per fiber, stable across lanes.
@@ -107,8 +109,17 @@ def main():
         xs, xf = ms(s["ts"]), ms(f["ts"])
         if not (visible(xs, xs) or visible(xf, xf)) or s["tid"] not in lane or f["tid"] not in lane:
             continue
-        ax.annotate("", xy=(xf, lane[f["tid"]]), xytext=(xs, lane[s["tid"]]),
-                    arrowprops=dict(arrowstyle="->", color="black", lw=0.6, alpha=0.6, shrinkA=0, shrinkB=0))
+        # Within one lane a low arc above the slices, about 15 pixels high
+        # whatever its length (arc3's height is rad times its length).
+        same = s["tid"] == f["tid"]
+        rad = 0.0
+        if same:
+            length_px = max(abs(xf - xs) / (t1 - t0) * args.width * 90 * 0.75, 1.0)
+            rad = -min(0.5, 30.0 / length_px)
+        y_s, y_f = lane[s["tid"]] - (0.35 if same else 0), lane[f["tid"]] - (0.35 if same else 0)
+        ax.annotate("", xy=(xf, y_f), xytext=(xs, y_s),
+                    arrowprops=dict(arrowstyle="->", color="black", lw=0.6, alpha=0.6, shrinkA=0, shrinkB=0,
+                                    connectionstyle=f"arc3,rad={rad}"))
         drawn += 1
 
     markers = {"go": ("v", "tab:green"), "steal": ("x", "tab:red"), "events lost": ("*", "tab:red"),
@@ -122,9 +133,9 @@ def main():
 
     ax.set_yticks(range(len(tids)))
     ax.set_yticklabels([names.get(tid, str(tid)) for tid in tids])
-    ax.set_ylim(len(tids) - 0.4, -0.6)
     ax.set_xlim(t0, t1)
     ax.set_xlabel("ms since the trace started")
+    ax.set_ylim(len(tids) - 0.4, -1.0)
     ax.grid(axis="x", color="0.9")
     ax.set_axisbelow(True)
 
