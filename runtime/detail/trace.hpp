@@ -67,6 +67,9 @@ void trace_blocking_scope(bool enter) noexcept;
 // on a pool thread); `name` is a literal. arg: a fiber id or a count.
 void trace_aux_begin(const char* name, std::int64_t start_ns, std::uint64_t arg) noexcept;
 void trace_aux_end(std::uint64_t arg) noexcept;
+// Fibers a poll took off their wait slots, about to be queued: a slice
+// named `name` from start_ns to now, and a flow from it to each.
+void trace_poll_batch(const char* name, std::int64_t start_ns, fiber** batch, int n) noexcept;
 // While set on this thread, readies come from timers (timer_heap).
 void trace_set_readier(trace_readier r) noexcept;
 

@@ -15,6 +15,9 @@
 //   - An M that lost its P while its fiber ran carries out the fiber's
 //     request without a P (the global queue takes what a run queue would)
 //     unless it can take an idle P first, as Go's exitsyscall does.
+//   - With a trace on, a stretch is recorded from just before the switch
+//     into the fiber to just after its request is carried out, so what a
+//     park's commit readies lies inside it (runtime/detail/trace.hpp).
 
 #include <cxxabi.h>
 #include <sched.h>

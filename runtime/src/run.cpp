@@ -296,12 +296,14 @@ int run_runtime(const config& cfg, int (*invoke_main)(void*), void* main_callabl
     s->sysmon_thread.join();  // first: sysmon reads the Ms' records
     bool abandoned_any = false;
     const std::vector<machine*> finished = stop_machines(*s, &abandoned_any);
-    trace_run_ending();  // the Ms are done recording: finish the file
     the_scheduler.store(nullptr, std::memory_order_seq_cst);
     // A plain thread that loaded the scheduler before it was cleared may
     // still be inside goro::go or ready() (waking an M, say); let it finish
     // first.
     while (plain_thread_users.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    // The Ms are done recording and no plain thread can start a trace any
+    // more: finish the file of any trace still on.
+    trace_run_ending();
     for (machine* m : finished) delete m;
     // Waiter records of abandoned fibers must not outlive their stacks.
     sema_forget_fibers();

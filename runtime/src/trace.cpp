@@ -864,6 +864,12 @@ void trace_aux_end(std::uint64_t arg) noexcept {
     append(r);
 }
 
+void trace_poll_batch(const char* name, std::int64_t start_ns, fiber** batch, int n) noexcept {
+    trace_aux_begin(name, start_ns, 0);
+    for (int i = 0; i < n; ++i) trace_ready(batch[i]);
+    trace_aux_end(static_cast<std::uint64_t>(n));
+}
+
 void trace_set_readier(trace_readier r) noexcept { this_thread_readier = r; }
 
 void trace_run_started() noexcept {

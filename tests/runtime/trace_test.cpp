@@ -360,6 +360,50 @@ TEST_CASE("trace: trace_start and trace_stop from a plain thread") {
     CHECK(slices_of(m, 1) >= 1);
 }
 
+TEST_CASE("trace: the netpoller as a readier") {
+    goro_test::in_procs_subcases([](const goro::config& cfg) {
+        const std::string path = temp_path("netpoll.json");
+        std::uint64_t reader = 0;
+        std::string got;
+        goro::run(cfg, [&] {
+            goro::trace_start(path);
+            goro::net::listener ln = goro::net::listen("tcp", "127.0.0.1:0");
+            goro::wait_group done;
+            done.add(1);
+            goro::go(goro::spawn_options{.stack_size = 0, .name = "reader"}, [&] {
+                reader = goro::fiber_id();
+                goro::net::conn c = ln.accept();
+                char buf[5] = {};
+                c.read_full(buf, sizeof buf);  // parks in IO wait until the poller sees the bytes
+                got.assign(buf, sizeof buf);
+                done.done();
+            });
+            goro::net::conn out = goro::net::dial("tcp", ln.local_address().to_string());
+            // Write once the reader is parked on the socket (the fiber dump
+            // says so), so that the poller is what wakes it.
+            goro_test::eventually([] {
+                std::ostringstream dump;
+                goro::dump_fibers(dump);
+                return dump.str().find("IO wait") != std::string::npos;
+            });
+            out.write("hello");
+            done.wait();
+            goro::trace_stop();
+        });
+        CHECK(got == "hello");
+        const trace_model m = load_trace(path);
+        std::remove(path.c_str());
+        REQUIRE_MESSAGE(m.valid, m.error);
+        const std::string problems = general_problems(m);
+        CHECK_MESSAGE(problems.empty(), problems);
+        CHECK(flows_from(m, "netpoll", reader) + flows_from(m, "netpoll wait", reader) >= 1);
+        bool io_park = false;
+        for (const slice& s : m.slices)
+            if (s.fiber == reader && s.reason == "IO wait") io_park = true;
+        CHECK(io_park);
+    });
+}
+
 GORO_SCENARIO(trace_env) {
     return goro::run([] {
         workload_ids ids;
