@@ -16,7 +16,7 @@
 //     chunks), the session's tracks, the lost count and the writer's wake-up.
 //     Lock order: a buffer's busy flag, then registry::lock; the stopper
 //     never holds registry::lock while it waits for a buffer.
-//   - Memory is bounded: a session has chunk_count chunks. A thread with no
+//   - Memory is bounded: a session has chunk_count() chunks. A thread with no
 //     chunk to write into drops its events and counts them; the next chunk
 //     it gets says how many were lost before it (the JSON marks the spot).
 //   - A chunk belongs to its thread until handed to the full queue, then to
@@ -59,7 +59,7 @@ trace_switch the_trace_switch;
 namespace {
 
 constexpr std::size_t chunk_records = 1024;  // 64 KiB a chunk
-constexpr std::size_t chunk_count = 64;      // 4 MiB a session
+constexpr std::size_t default_chunk_count = 64;  // 4 MiB a session
 constexpr std::uint32_t first_thread_tid = 1000;  // tracks of threads that are not Ms
 
 enum class record_kind : std::uint8_t { run_begin, run_end, ready, spawn, steal, scope_enter, scope_exit, aux_begin, aux_end };
@@ -345,6 +345,7 @@ public:
             begin_event("events lost", "goro", 'i', c.tid, at);
             out_ += ",\"s\":\"t\",\"args\":{\"count\":" + std::to_string(c.lost_before) + "}}";
             t.open = open_kind::none;
+            t.pending.clear();
             t.fresh = false;
         }
         for (std::size_t i = 0; i < c.used; ++i) convert(c.tid, t, c.records[i]);
@@ -375,6 +376,16 @@ public:
 
 private:
     enum class open_kind : std::uint8_t { none, fiber, aux };
+    struct flow_half {
+        std::uint32_t tid;
+        std::int64_t ts;
+        std::uint64_t fiber;  // the fiber readied
+    };
+    struct pending_flow {
+        bool start;
+        std::uint64_t id;
+        flow_half half;
+    };
     struct track_state {
         std::int64_t last = -1;  // the last timestamp given on this track
         bool fresh = true;       // nothing emitted yet
@@ -386,11 +397,9 @@ private:
         std::uint32_t line = 0;
         int p = -1;
         std::uint64_t aux_arg = 0;
-    };
-    struct flow_half {
-        std::uint32_t tid;
-        std::int64_t ts;
-        std::uint64_t fiber;  // the fiber readied
+        // Flow halves inside the open slice: kept only if the slice is
+        // written (its end may be lost).
+        std::vector<pending_flow> pending;
     };
 
     // Timestamps on one track strictly increase: slices never overlap and
@@ -487,6 +496,7 @@ private:
         }
         out_ += "}}";
         t.open = open_kind::none;
+        commit_flows(t);
     }
 
     void close_aux(std::uint32_t tid, track_state& t, std::int64_t end, std::uint64_t end_arg) {
@@ -505,6 +515,20 @@ private:
         }
         out_ += "}}";
         t.open = open_kind::none;
+        commit_flows(t);
+    }
+
+    void note_flow(track_state& t, bool start, std::uint64_t id, flow_half h) {
+        if (t.open == open_kind::none) {
+            start ? flow_start(id, h) : flow_end(id, h);
+            return;
+        }
+        t.pending.push_back({start, id, h});
+    }
+
+    void commit_flows(track_state& t) {
+        for (const pending_flow& f : t.pending) f.start ? flow_start(f.id, f.half) : flow_end(f.id, f.half);
+        t.pending.clear();
     }
 
     // A stretch of `fiber` that began before the trace did (or before this
@@ -580,7 +604,7 @@ private:
             t.file = r.file;
             t.line = r.line;
             t.p = static_cast<int>(r.p) - 1;
-            if (r.flow) flow_end(r.flow, {tid, next_ts(t, r.ts), r.fiber});
+            if (r.flow) note_flow(t, false, r.flow, {tid, next_ts(t, r.ts), r.fiber});
             break;
         }
         case record_kind::run_end: {
@@ -588,6 +612,7 @@ private:
             t.fresh = false;
             if (t.open != open_kind::fiber || t.fiber != r.fiber) {
                 t.open = open_kind::none;  // its start was lost
+                t.pending.clear();
                 break;
             }
             const char* reason = nullptr;
@@ -596,7 +621,7 @@ private:
             break;
         }
         case record_kind::ready:
-            flow_start(r.flow, {tid, enclose(tid, t, r), r.fiber});
+            note_flow(t, true, r.flow, {tid, enclose(tid, t, r), r.fiber});
             break;
         case record_kind::spawn: {
             const std::int64_t at = enclose(tid, t, r);
@@ -604,7 +629,7 @@ private:
             out_ += ",\"s\":\"t\",\"args\":{";
             fiber_args(r.fiber, r.name, r.file, r.line);
             out_ += "}}";
-            flow_start(r.flow, {tid, next_ts(t, r.ts), r.fiber});
+            note_flow(t, true, r.flow, {tid, next_ts(t, r.ts), r.fiber});
             break;
         }
         case record_kind::steal:
@@ -695,6 +720,16 @@ void writer_main(std::FILE* file, std::int64_t start_ns, std::uint64_t session) 
     note_runtime_thread(-1);
 }
 
+// GORO_TRACE_CHUNKS=n: the session's chunks (64 KiB each), 2 to 65536.
+std::size_t chunk_count() noexcept {
+    if (const char* env = std::getenv("GORO_TRACE_CHUNKS")) {
+        char* end = nullptr;
+        const long n = std::strtol(env, &end, 10);
+        if (end != env && *end == '\0' && n >= 2 && n <= 65536) return static_cast<std::size_t>(n);
+    }
+    return default_chunk_count;
+}
+
 // Under control_lock.
 bool start_session(const char* path) noexcept {
     if (session_active) return false;
@@ -705,7 +740,8 @@ bool start_session(const char* path) noexcept {
     std::int64_t start_ns = 0;
     try {
         std::lock_guard<std::mutex> g(r.lock);
-        for (std::size_t i = 0; i < chunk_count; ++i) r.free_chunks.push_back(new chunk);
+        const std::size_t chunks = chunk_count();
+        for (std::size_t i = 0; i < chunks; ++i) r.free_chunks.push_back(new chunk);
         r.free_count.store(r.free_chunks.size(), std::memory_order_relaxed);
         r.full.clear();
         r.tracks.clear();

@@ -68,6 +68,7 @@ struct trace_model {
     std::map<std::uint64_t, std::vector<flow_end>> starts, ends;  // flow id -> its s / f events
     std::map<std::int64_t, std::string> track_names;      // tid -> thread_name
     std::size_t spawn_instants = 0;
+    std::size_t lost_marks = 0;
     double lost_events = -1;
 };
 
@@ -108,6 +109,8 @@ trace_model load_trace(const std::string& path) {
             m.track_names[tid] = e["args"]["name"].str();
         } else if (ph == "i" && e["name"].str() == "go") {
             ++m.spawn_instants;
+        } else if (ph == "i" && e["name"].str() == "events lost") {
+            ++m.lost_marks;
         }
     }
     return m;
@@ -425,6 +428,32 @@ TEST_CASE("trace: GORO_TRACE=FILE traces a whole run") {
     CHECK(ping != 0);
     CHECK(channel_parks_of(m, ping) >= 1);
     CHECK(slices_of(m, 1) >= 1);  // main, from its first stretch
+}
+
+// Two chunks for a long ping-pong: the writer falls behind, and the
+// recording threads drop events rather than wait.
+GORO_SCENARIO(trace_lossy) {
+    return goro::run(goro::config{.procs = 2, .stack_size = 0}, [] {
+        workload_ids ids;
+        traced_workload(goro_test::sanitized ? 5000 : 50000, ids);
+    });
+}
+
+TEST_CASE("trace: full buffers drop events, count them, and leave the JSON consistent") {
+    const std::string path = temp_path("lossy.json");
+    const goro_test::proc_result r =
+        goro_test::run_self("trace_lossy", {"GORO_TRACE=" + path, "GORO_TRACE_CHUNKS=2"}, std::chrono::seconds(300));
+    REQUIRE_MESSAGE(r.exit_status == 0, goro_test::describe(r));
+    const trace_model m = load_trace(path);
+    std::remove(path.c_str());
+    REQUIRE_MESSAGE(m.valid, m.error);
+    const std::string problems = general_problems(m);
+    CHECK_MESSAGE(problems.empty(), problems);
+    CHECK(m.slices.size() > 100);
+    // Whether the writer fell behind depends on the machine; when it did,
+    // the total is in otherData and the spots are marked.
+    CHECK(m.lost_events >= 0);
+    if (m.lost_events > 0) CHECK(m.lost_marks >= 1);
 }
 
 TEST_CASE("trace: scripts/trace-view.py draws a trace as a PNG") {
