@@ -107,7 +107,7 @@ def main():
             continue
         s, f = pair["s"], pair["f"]
         xs, xf = ms(s["ts"]), ms(f["ts"])
-        if not (visible(xs, xs) or visible(xf, xf)) or s["tid"] not in lane or f["tid"] not in lane:
+        if not (visible(xs, xs) and visible(xf, xf)) or s["tid"] not in lane or f["tid"] not in lane:
             continue
         # Within one lane a low arc above the slices, about 15 pixels high
         # whatever its length (arc3's height is rad times its length).
