@@ -138,7 +138,12 @@ std::mutex& control_lock() {
 }
 bool session_active = false;  // control_lock
 std::FILE* session_file = nullptr;  // control_lock until the writer owns it
-std::thread writer_thread;     // control_lock
+// control_lock. Never destroyed: a process that exits with a trace on must
+// not meet a joinable std::thread's destructor (std::terminate).
+std::thread& writer_thread() {
+    static std::thread* const t = new std::thread;
+    return *t;
+}
 
 __attribute__((tls_model("initial-exec"))) thread_local trace_readier this_thread_readier = trace_readier::scheduler;
 __attribute__((tls_model("initial-exec"))) thread_local bool this_thread_exited = false;
@@ -760,7 +765,7 @@ bool start_session(const char* path) noexcept {
     }
     note_runtime_thread(1);
     try {
-        writer_thread = std::thread(writer_main, file, start_ns, session);
+        writer_thread() = std::thread(writer_main, file, start_ns, session);
     } catch (const std::system_error&) {
         note_runtime_thread(-1);
         std::lock_guard<std::mutex> g(r.lock);
@@ -805,7 +810,7 @@ void stop_session() noexcept {
         r.writer_stop = true;
         r.wake_writer.notify_all();
     }
-    writer_thread.join();
+    writer_thread().join();
     std::lock_guard<std::mutex> g(r.lock);
     for (chunk* c : r.free_chunks) delete c;
     r.free_chunks.clear();
