@@ -17,9 +17,10 @@ set -euo pipefail
 # libssl-dev OpenSSL, which goro::tls builds on; the openssl command makes the
 # TLS tests' certificates.
 # gdb runs the GDB extension's test (tests/gdb) and scripts/install-check.sh.
+# python3-matplotlib: scripts/trace-view.py, which tests/runtime/trace_test.cpp runs.
 # libdw-dev: elfutils' unwinder and DWARF reader, for the call stacks in dumps.
 packages=(g++ meson ninja-build pkg-config libboost-context-dev libboost-dev libconcurrentqueue-dev doctest-dev libdw-dev
-          libssl-dev openssl curl netcat-openbsd redis-tools redis-server wrk python3 gdb)
+          libssl-dev openssl curl netcat-openbsd redis-tools redis-server wrk python3 python3-matplotlib gdb)
 # examples/rest_service is on nlohmann-json; its e2e test builds the Go program
 # it was ported from (examples/go) with golang-go and compares their answers.
 packages+=(nlohmann-json3-dev golang-go)

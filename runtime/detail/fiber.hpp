@@ -103,6 +103,10 @@ struct alignas(64) fiber {
     // latency_sample_every; 0 when not sampled. Written by the readier
     // before the fiber is queued, read and cleared by the M that runs it.
     std::int64_t readied_ns = 0;
+    // The execution trace's flow from whoever readied it (0: none), by the
+    // same rule: written by the readier before the fiber is queued, read
+    // and cleared by the M that runs it (runtime/detail/trace.hpp).
+    std::uint64_t trace_flow = 0;
 
     // --- stack geometry (fixed for the block's life) ---
     char* stack_low = nullptr;   // lowest usable byte (just above the guard page)

@@ -34,6 +34,7 @@
 #include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/park.hpp"
 #include "runtime/detail/scheduler.hpp"
+#include "runtime/detail/trace.hpp"
 
 namespace goro::detail {
 
@@ -80,11 +81,17 @@ void finish(const pending_call& call) noexcept {
             return;
         }
     }
+    // The trace shows the call as a slice of this pool thread's, from which
+    // the fiber's wake-up starts.
+    const bool traced = trace_on();
+    if (traced) [[unlikely]]
+        trace_aux_begin("blocking call", trace_clock(), call.waiter->id.load(std::memory_order_relaxed));
     call.job->run();
     // Hold the scheduler for the hand-off; a different (or no) run means the
     // fiber was abandoned when its run returned.
     plain_thread_scope scope;
     if (scope.sched && scope.sched->run_id == call.run_id) ready(call.waiter);
+    if (traced) [[unlikely]] trace_aux_end(0);
     note_wakeup_source(-1);
 }
 

@@ -21,6 +21,7 @@
 #include "runtime/detail/futex.hpp"
 #include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/scheduler.hpp"
+#include "runtime/detail/trace.hpp"
 
 namespace goro::detail {
 
@@ -118,6 +119,7 @@ fiber* steal_work(machine& m) {
             }
             if (fiber* f = m.p->runq.steal_from(victim.runq, last_round)) {
                 processor::count(m.p->steals);
+                if (trace_on()) [[unlikely]] trace_steal(f, victim.index);
                 return f;
             }
         }
@@ -130,6 +132,8 @@ fiber* steal_work(machine& m) {
 // the global queue without a P, and let idle Ps' Ms take them.
 void queue_ready_batch(scheduler& s, processor* p, fiber** batch, int n) {
     if (n <= 0) return;
+    if (trace_on()) [[unlikely]]
+        for (int i = 0; i < n; ++i) trace_ready(batch[i]);
     for (int i = 0; i < n; ++i) batch[i]->state.store(fiber_state::runnable, std::memory_order_release);
     if (p) {
         processor::count(p->poll_wakeups, static_cast<std::uint64_t>(n));
@@ -152,14 +156,22 @@ fiber* poll_io_without_blocking(machine& m, bool take_one) {
     io_poller* poller = current_io_poller();
     if (!poller || !poller->has_waiters() || s.poll_blocked.load(std::memory_order_relaxed)) return nullptr;
     fiber* batch[io_poller::max_batch];
+    const std::int64_t traced_since = trace_on() ? trace_clock() : 0;
     const int n = poller->poll(0, batch);
     s.last_poll_ns.store(m.coarse_now_ns, std::memory_order_relaxed);
     if (n == 0) return nullptr;
+    // A poll that found nothing is not worth a slice in the trace.
+    if (traced_since != 0) [[unlikely]] trace_aux_begin("netpoll", traced_since, 0);
     if (!take_one) {
         queue_ready_batch(s, m.p, batch, n);
+        if (traced_since != 0) [[unlikely]] trace_aux_end(static_cast<std::uint64_t>(n));
         return nullptr;
     }
     queue_ready_batch(s, m.p, batch + 1, n - 1);
+    if (traced_since != 0) [[unlikely]] {
+        trace_ready(batch[0]);
+        trace_aux_end(static_cast<std::uint64_t>(n));
+    }
     batch[0]->state.store(fiber_state::runnable, std::memory_order_release);
     return batch[0];
 }
@@ -211,6 +223,7 @@ void block_in_poller(machine& m, io_poller* poller, std::int64_t deadline) {
     scheduler& s = m.sched;
     fiber* batch[io_poller::max_batch];
     int n = 0;
+    const std::int64_t traced_since = trace_on() ? trace_clock() : 0;
     if (m.wakeup.load(std::memory_order_seq_cst) == 0) n = poller->poll(deadline, batch);
     {
         std::lock_guard<std::mutex> g(s.lock);
@@ -221,7 +234,9 @@ void block_in_poller(machine& m, io_poller* poller, std::int64_t deadline) {
     }
     m.coarse_now_ns = coarse_clock_ns();
     s.last_poll_ns.store(m.coarse_now_ns, std::memory_order_relaxed);
+    if (traced_since != 0) [[unlikely]] trace_aux_begin("netpoll wait", traced_since, 0);
     queue_ready_batch(s, m.p, batch, n);
+    if (traced_since != 0) [[unlikely]] trace_aux_end(static_cast<std::uint64_t>(n));
 }
 
 // Under lock: put m on the idle M list, ready to be handed a P.

@@ -15,6 +15,9 @@
 //   - An M that lost its P while its fiber ran carries out the fiber's
 //     request without a P (the global queue takes what a run queue would)
 //     unless it can take an idle P first, as Go's exitsyscall does.
+//   - With a trace on, a stretch is recorded from just before the switch
+//     into the fiber to just after its request is carried out, so what a
+//     park's commit readies lies inside it (runtime/detail/trace.hpp).
 
 #include <cxxabi.h>
 #include <sched.h>
@@ -29,6 +32,7 @@
 #include "runtime/detail/futex.hpp"
 #include "runtime/detail/park.hpp"
 #include "runtime/detail/scheduler.hpp"
+#include "runtime/detail/trace.hpp"
 
 namespace goro::detail {
 
@@ -167,6 +171,94 @@ void resolve_revoke(machine& m) noexcept {
 
 // -------------------------------------------------------------- execute
 
+namespace {
+
+enum class after_switch : std::uint8_t {
+    run_again,  // resume the same fiber at once
+    done,       // the request is carried out: find the next fiber
+    leave,      // the M must leave the scheduler
+};
+
+// Carries out the request f made when it gave m back, on m's scheduler
+// stack. Touches f no more once a park's commit has published it.
+after_switch carry_out(machine& m, fiber* f, const switch_request& request) {
+    if (m.revoke.load(std::memory_order_relaxed) != 0 && (settle_revoke(m) & revoke_abandoned))
+        return after_switch::leave;
+    if (request.kind == switch_kind::abandon) return after_switch::leave;
+    if (m.stall_since_ns.load(std::memory_order_relaxed) != 0) report_stall_end(m, f);
+    if (m.trap_since_ns.load(std::memory_order_relaxed) != 0) report_trap_end(m, f);
+
+    if (!m.p && reacquire_p(m)) stop_counting_without_p(m);
+    if (!m.p) {
+        // No P to be had: carry the request out as a plain thread
+        // would, then this M goes idle (the caller loops).
+        switch (request.kind) {
+        case switch_kind::yield:
+        case switch_kind::preempted:
+            enqueue_global(m.sched, f);
+            break;
+        case switch_kind::exit:
+            finish_fiber(m, f);
+            break;
+        case switch_kind::park:
+            f->state.store(fiber_state::waiting, std::memory_order_release);
+            if (request.commit && !request.commit(request.arg)) enqueue_global(m.sched, f);
+            break;
+        case switch_kind::abandon:
+            break;
+        }
+        stop_counting_without_p(m);
+        return after_switch::done;
+    }
+
+    switch (request.kind) {
+    case switch_kind::yield:
+        if (nothing_else_to_run(m)) {
+            // find_runnable would pop f straight back: skip the queue
+            // round trip, not the switch.
+            ++m.p->schedule_tick;
+            return after_switch::run_again;
+        }
+        f->state.store(fiber_state::runnable, std::memory_order_relaxed);
+        make_runnable(f, false);
+        return after_switch::done;
+    case switch_kind::preempted:
+        // As Go's gopreempt_m: behind everything, on the global queue.
+        processor::count(m.p->preemptions);
+        enqueue_global(m.sched, f);
+        return after_switch::done;
+    case switch_kind::exit:
+        finish_fiber(m, f);
+        return after_switch::done;
+    case switch_kind::park:
+        processor::count(m.p->parks[static_cast<std::size_t>(f->reason.load(std::memory_order_relaxed))]);
+        f->state.store(fiber_state::waiting, std::memory_order_release);
+        // From here f may be readied by whoever sees it once commit
+        // publishes it: do not touch f after a successful commit.
+        if (!request.commit || request.commit(request.arg)) return after_switch::done;
+        f->state.store(fiber_state::running, std::memory_order_relaxed);
+        return after_switch::run_again;  // commit declined: resume f at once
+    case switch_kind::abandon:
+        return after_switch::leave;
+    }
+    return after_switch::done;
+}
+
+// Why f's stretch ended, for the trace (read before the request is carried
+// out: a park's commit may hand f to another M).
+std::uint8_t trace_why(const fiber* f, switch_kind kind) noexcept {
+    switch (kind) {
+    case switch_kind::yield: return trace_stop_code(trace_stop::yield);
+    case switch_kind::preempted: return trace_stop_code(trace_stop::preempted);
+    case switch_kind::exit: return trace_stop_code(trace_stop::exit);
+    case switch_kind::abandon: return trace_stop_code(trace_stop::abandoned);
+    case switch_kind::park: break;
+    }
+    return trace_park_code(f->reason.load(std::memory_order_relaxed));
+}
+
+}  // namespace
+
 bool execute(machine& m, fiber* f) {
     // libstdc++ keeps the caught-exception chain per thread; it travels with
     // the fiber. m.eh is this M's thread's, read once when the M started.
@@ -182,6 +274,7 @@ bool execute(machine& m, fiber* f) {
         f->state.store(fiber_state::running, std::memory_order_relaxed);
         p.switches.store(p.switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         m.preempt.store(false, std::memory_order_relaxed);
+        if (trace_on()) [[unlikely]] trace_run_begin(f, p.index);
         *eh = f->exceptions;
         *m.errno_slot = f->saved_errno;
         asan_start_switch(&m.asan_fake_stack, {f->stack_low, f->stack_size});
@@ -198,64 +291,19 @@ bool execute(machine& m, fiber* f) {
         m.current = nullptr;
         const switch_request request = *static_cast<switch_request*>(back.data);
 
-        if (m.revoke.load(std::memory_order_relaxed) != 0 && (settle_revoke(m) & revoke_abandoned)) return false;
-        if (request.kind == switch_kind::abandon) return false;
-        if (m.stall_since_ns.load(std::memory_order_relaxed) != 0) report_stall_end(m, f);
-        if (m.trap_since_ns.load(std::memory_order_relaxed) != 0) report_trap_end(m, f);
-
-        if (!m.p && reacquire_p(m)) stop_counting_without_p(m);
-        if (!m.p) {
-            // No P to be had: carry the request out as a plain thread
-            // would, then this M goes idle (the caller loops).
-            switch (request.kind) {
-            case switch_kind::yield:
-            case switch_kind::preempted:
-                enqueue_global(m.sched, f);
-                break;
-            case switch_kind::exit:
-                finish_fiber(m, f);
-                break;
-            case switch_kind::park:
-                f->state.store(fiber_state::waiting, std::memory_order_release);
-                if (request.commit && !request.commit(request.arg)) enqueue_global(m.sched, f);
-                break;
-            case switch_kind::abandon:
-                break;
-            }
-            stop_counting_without_p(m);
-            return true;
+        after_switch next;
+        if (trace_on()) [[unlikely]] {
+            // The stretch ends once the request is carried out, so that
+            // whatever its commit readies lies inside it.
+            const std::uint64_t id = f->id.load(std::memory_order_relaxed);
+            const std::uint8_t why = trace_why(f, request.kind);
+            next = carry_out(m, f, request);
+            trace_run_end(id, why);
+        } else {
+            next = carry_out(m, f, request);
         }
-
-        switch (request.kind) {
-        case switch_kind::yield:
-            if (nothing_else_to_run(m)) {
-                // find_runnable would pop f straight back: skip the queue
-                // round trip, not the switch.
-                ++m.p->schedule_tick;
-                continue;
-            }
-            f->state.store(fiber_state::runnable, std::memory_order_relaxed);
-            make_runnable(f, false);
-            return true;
-        case switch_kind::preempted:
-            // As Go's gopreempt_m: behind everything, on the global queue.
-            processor::count(m.p->preemptions);
-            enqueue_global(m.sched, f);
-            return true;
-        case switch_kind::exit:
-            finish_fiber(m, f);
-            return true;
-        case switch_kind::park:
-            processor::count(m.p->parks[static_cast<std::size_t>(f->reason.load(std::memory_order_relaxed))]);
-            f->state.store(fiber_state::waiting, std::memory_order_release);
-            // From here f may be readied by whoever sees it once commit
-            // publishes it: do not touch f after a successful commit.
-            if (!request.commit || request.commit(request.arg)) return true;
-            f->state.store(fiber_state::running, std::memory_order_relaxed);
-            continue;  // commit declined: resume f at once
-        case switch_kind::abandon:
-            return false;
-        }
+        if (next == after_switch::leave) return false;
+        if (next == after_switch::done) return true;
     }
 }
 
@@ -342,6 +390,7 @@ void ready(fiber* waiter) noexcept {
     // The check still catches a double ready in the common interleavings.
     if (waiter->state.load(std::memory_order_acquire) != fiber_state::waiting)
         GORO_FATAL("runtime: ready of a fiber that is not waiting");
+    if (trace_on()) [[unlikely]] trace_ready(waiter);
     waiter->state.store(fiber_state::runnable, std::memory_order_release);
     make_runnable_from(self, waiter, true);
 }
@@ -393,6 +442,7 @@ void* enter_blocking() noexcept {
         if (!entry.p || !entry.m->current) return nullptr;  // a plain thread, or no P to release
         m = entry.m;
         processor* p = entry.p;
+        if (trace_on()) [[unlikely]] trace_blocking_scope(true);
         // Give the P up outright (Go's entersyscallblock): it passes to
         // another M, or to the idle list, under the scheduler lock, so no
         // two Ms can ever think they hold it. This M now runs its fiber
@@ -412,6 +462,7 @@ void exit_blocking(void* token) noexcept {
     {
         runtime_entry entry;  // never returns if the run ended meanwhile
         m = entry.m;
+        if (trace_on()) [[unlikely]] trace_blocking_scope(false);
         have_p = m->p != nullptr || reacquire_p(*m);
         if (have_p) stop_counting_without_p(*m);
     }

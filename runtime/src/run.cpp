@@ -51,6 +51,7 @@ std::atomic<goro::detail::scheduler*> goro_debug_scheduler{nullptr};
 // program links run.cpp's object: an archive member nothing refers to is
 // left out of the link.
 GORO_GDB_SCRIPT_ENTRY(GORO_GDB_SCRIPT);
+#include "runtime/detail/trace.hpp"
 
 namespace goro::detail {
 
@@ -273,6 +274,7 @@ int run_runtime(const config& cfg, int (*invoke_main)(void*), void* main_callabl
         sigset_t mask;
         ~restore_mask() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
     } restore_on_exit{caller_mask};
+    trace_run_started();  // GORO_TRACE: before the first M runs main
     {
         std::lock_guard<std::mutex> g(s->lock);
         for (int i = n - 1; i >= 1; --i) pidle_put_locked(*s, s->processors[static_cast<std::size_t>(i)].get());
@@ -282,6 +284,7 @@ int run_runtime(const config& cfg, int (*invoke_main)(void*), void* main_callabl
             new_machine_locked(*s, &first, false);  // throws if not even one thread can start
         } catch (...) {
             the_scheduler.store(nullptr, std::memory_order_seq_cst);
+            trace_run_ending();
             throw;
         }
     }
@@ -313,6 +316,9 @@ int run_runtime(const config& cfg, int (*invoke_main)(void*), void* main_callabl
     // still be inside goro::go or ready() (waking an M, say); let it finish
     // first.
     while (plain_thread_users.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    // The Ms are done recording and no plain thread can start a trace any
+    // more: finish the file of any trace still on.
+    trace_run_ending();
     for (machine* m : finished) delete m;
     // Waiter records of abandoned fibers must not outlive their stacks.
     sema_forget_fibers();

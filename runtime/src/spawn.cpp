@@ -30,6 +30,7 @@
 #include "runtime/detail/scheduler.hpp"
 #include "runtime/detail/signals.hpp"
 #include "runtime/detail/traceback.hpp"
+#include "runtime/detail/trace.hpp"
 
 namespace goro::detail {
 
@@ -138,6 +139,7 @@ void start_fiber(fiber* f, void (*run_and_destroy)(void*)) noexcept {
             processor::count(entry.p->fibers_started);
         else
             s->fibers_started_without_p.fetch_add(1, std::memory_order_relaxed);
+        if (trace_on()) [[unlikely]] trace_spawn(f);
         overflowed = make_runnable(f, true);
     }
     if (!on_machine) {

@@ -34,6 +34,7 @@
 #include "runtime/detail/io_poller.hpp"
 #include "runtime/detail/scheduler.hpp"
 #include "runtime/detail/signals.hpp"
+#include "runtime/detail/trace.hpp"
 
 namespace goro::detail {
 
@@ -272,9 +273,11 @@ void poll_network(scheduler& s) {
     // count as a wake-up source meanwhile, or an M idling the last P could
     // take the program for deadlocked.
     note_wakeup_source(1);
+    const std::int64_t traced_since = trace_on() ? trace_clock() : 0;
     const int n = poller->poll(0, batch);
     s.last_poll_ns.store(now, std::memory_order_relaxed);
     if (n > 0) {
+        if (traced_since != 0) [[unlikely]] trace_poll_batch("netpoll", traced_since, batch, n);
         for (int i = 0; i < n; ++i) batch[i]->state.store(fiber_state::runnable, std::memory_order_release);
         s.poll_wakeups_without_p.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
         s.global_pushes_without_p.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);

@@ -5,6 +5,8 @@
 
 #include <mutex>
 
+#include "runtime/detail/trace.hpp"
+
 namespace goro::detail {
 
 void timer_heap::add(timer_node* t) {
@@ -49,6 +51,9 @@ int timer_heap::run_expired(std::int64_t now_ns, bool try_only) {
         lock.lock();
     }
     int fired = 0;
+    // Fibers a timer readies are the timers' doing in the trace.
+    const bool traced = trace_on();
+    if (traced) [[unlikely]] trace_set_readier(trace_readier::timer);
     while (!nodes.empty() && nodes.front().when_ns <= now_ns) {
         timer_node* t = nodes.front().node;
         const std::int64_t period = t->period_ns;  // a one-shot t may vanish once fired
@@ -60,6 +65,7 @@ int timer_heap::run_expired(std::int64_t now_ns, bool try_only) {
             add_locked(t);
         }
     }
+    if (traced) [[unlikely]] trace_set_readier(trace_readier::scheduler);
     publish_earliest();
     lock.unlock();
     return fired;

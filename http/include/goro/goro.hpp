@@ -22,3 +22,4 @@
 #include <goro/synctest.hpp>
 #include <goro/time.hpp>
 #include <goro/tls.hpp>
+#include <goro/trace.hpp>
