@@ -46,6 +46,7 @@
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "runtime/detail/io_poller.hpp"
@@ -122,6 +123,10 @@ struct registry {
     std::uint64_t session = 0;
     std::uint32_t next_thread_tid = first_thread_tid;
     std::uint64_t lost = 0;
+    // Events threads dropped with no later chunk of theirs to mark the spot
+    // (the losses ran to the end of the session): (tid, count), marked at
+    // the stop.
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> trailing_lost;
     std::int64_t start_ns = 0;
     std::int64_t stop_ns = 0;
 };
@@ -214,6 +219,13 @@ void leave_session_locked(trace_buffer* b, std::vector<chunk*>* harvested) noexc
     {
         std::lock_guard<std::mutex> g(r.lock);
         r.lost += b->lost;
+        if (b->lost > 0) {
+            try {
+                r.trailing_lost.emplace_back(b->tid, b->lost);
+            } catch (...) {
+                // counted in r.lost all the same; only the mark is missing
+            }
+        }
         if (b->current) {
             if (harvested)
                 harvested->push_back(b->current);
@@ -353,14 +365,23 @@ public:
             t.pending.clear();
             t.fresh = false;
         }
+        if (c.lost_before > 0 && c.used == 0) trailing_lost_[c.tid] += c.lost_before;  // marked at the stop
         for (std::size_t i = 0; i < c.used; ++i) convert(c.tid, t, c.records[i]);
         if (out_.size() > (1u << 20)) flush();
     }
 
-    void finish(std::int64_t stop_ns, const std::vector<track>& tracks, std::uint64_t lost) {
+    void finish(std::int64_t stop_ns, const std::vector<track>& tracks, std::uint64_t lost,
+                const std::vector<std::pair<std::uint32_t, std::uint64_t>>& trailing_lost) {
         for (auto& [tid, t] : tracks_) {
             if (t.open == open_kind::fiber) close_fiber(tid, t, next_ts(t, stop_ns), "trace stop", nullptr);
             if (t.open == open_kind::aux) close_aux(tid, t, next_ts(t, stop_ns), 0);
+        }
+        // Losses that no later chunk marked: their spot is the end.
+        for (const auto& [tid, count] : trailing_lost) trailing_lost_[tid] += count;
+        for (const auto& [tid, count] : trailing_lost_) {
+            track_state& t = tracks_[tid];
+            begin_event("events lost", "goro", 'i', tid, next_ts(t, stop_ns));
+            out_ += ",\"s\":\"t\",\"args\":{\"count\":" + std::to_string(count) + "}}";
         }
         begin_meta("process_name", 0);
         out_ += ",\"args\":{\"name\":\"goro\"}}";
@@ -680,6 +701,7 @@ private:
     std::string out_;
     bool first_ = true;
     std::unordered_map<std::uint32_t, track_state> tracks_;
+    std::unordered_map<std::uint32_t, std::uint64_t> trailing_lost_;  // losses with no chunk after them, per track
     std::unordered_map<std::uint64_t, flow_half> flow_starts_;
     std::unordered_map<std::uint64_t, flow_half> flow_ends_;
 };
@@ -710,16 +732,18 @@ void writer_main(std::FILE* file, std::int64_t start_ns, std::uint64_t session) 
         r.free_count.store(r.free_chunks.size(), std::memory_order_relaxed);
     }
     std::vector<track> tracks;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> trailing_lost;
     std::uint64_t lost = 0;
     std::int64_t stop_ns = 0;
     {
         std::lock_guard<std::mutex> g(r.lock);
         tracks = r.tracks;
+        trailing_lost.swap(r.trailing_lost);
         lost = r.lost;
         stop_ns = r.stop_ns;
     }
     try {
-        w.finish(stop_ns, tracks, lost);
+        w.finish(stop_ns, tracks, lost, trailing_lost);
     } catch (...) {
     }
     note_runtime_thread(-1);
@@ -753,6 +777,7 @@ bool start_session(const char* path) noexcept {
         r.writer_stop = false;
         r.next_thread_tid = first_thread_tid;
         r.lost = 0;
+        r.trailing_lost.clear();
         r.start_ns = start_ns = trace_clock();
         session = ++r.session;
         r.session_open = true;
