@@ -33,6 +33,14 @@
 #include <goro/runtime.hpp>
 
 #include "netpoll/detail/poll_desc.hpp"
+
+#if defined(__SANITIZE_THREAD__)
+#define GORO_NETPOLL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GORO_NETPOLL_TSAN 1
+#endif
+#endif
 #include "runtime/detail/fatal.hpp"
 #include "runtime/detail/faults.hpp"
 #include "runtime/detail/io_poller.hpp"
@@ -144,7 +152,11 @@ private:
         if (deadline_ns == INT64_MAX) return epoll_wait(epoll_fd_, events, max_events, -1);
         std::int64_t left = deadline_ns - rt::steady_now_ns();
         if (left <= 0) return epoll_wait(epoll_fd_, events, max_events, 0);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && !defined(GORO_NETPOLL_TSAN)
+        // (Not under TSan: GCC 12's TSan intercepts epoll_wait but not
+        // epoll_pwait2, so it would not see that epoll_ctl's registration
+        // happens before the wait that returns it, and would report the
+        // poll_desc's first use as a race.)
         if (pwait2_works_.load(std::memory_order_relaxed)) {
             timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
             int n = epoll_pwait2(epoll_fd_, events, max_events, &ts, nullptr);
