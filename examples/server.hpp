@@ -150,6 +150,21 @@ private:
     bool closing_ = false;
 };
 
+// Listens on listen_address and prints the bound address as the first line
+// of stdout (whoever started the server is waiting for it); nullopt, after
+// "NAME: listen ADDRESS: why" on stderr, if it cannot.
+inline std::optional<goro::net::listener> listen_announced(const char* name, const std::string& listen_address) {
+    std::error_code ec;
+    goro::net::listener listener = goro::net::listen("tcp", listen_address, ec);
+    if (ec) {
+        std::fprintf(stderr, "%s: listen %s: %s\n", name, listen_address.c_str(), ec.message().c_str());
+        return std::nullopt;
+    }
+    std::printf("%s\n", listener.local_address().to_string().c_str());
+    std::fflush(stdout);
+    return listener;
+}
+
 // Listens on listen_address and runs handle(conn) (conn is a
 // goro::net::conn&) in a new fiber for each client, until SIGINT or SIGTERM.
 // Then closes every connection still open, which makes its handler's
@@ -160,13 +175,9 @@ template <class Handler>
 int serve_until_signal(const char* name, const std::string& listen_address, Handler handle) {
     using namespace std::chrono_literals;
     std::error_code ec;
-    goro::net::listener listener = goro::net::listen("tcp", listen_address, ec);
-    if (ec) {
-        std::fprintf(stderr, "%s: listen %s: %s\n", name, listen_address.c_str(), ec.message().c_str());
-        return 1;
-    }
-    std::printf("%s\n", listener.local_address().to_string().c_str());
-    std::fflush(stdout);  // whoever started us is waiting for this line
+    std::optional<goro::net::listener> listening = listen_announced(name, listen_address);
+    if (!listening) return 1;
+    goro::net::listener listener = std::move(*listening);
 
     // A signal closes the listener, which ends the accept loop below.
     // SIGUSR1 only prints how many fibers are alive ("NAME: fibers N" on
@@ -225,13 +236,9 @@ int serve_until_signal(const char* name, const std::string& listen_address, Hand
 inline int serve_http_until_signal(const char* name, const std::string& listen_address, goro::http::server& srv,
                                    std::chrono::nanoseconds shutdown_grace = std::chrono::seconds(10)) {
     std::error_code ec;
-    goro::net::listener listener = goro::net::listen("tcp", listen_address, ec);
-    if (ec) {
-        std::fprintf(stderr, "%s: listen %s: %s\n", name, listen_address.c_str(), ec.message().c_str());
-        return 1;
-    }
-    std::printf("%s\n", listener.local_address().to_string().c_str());
-    std::fflush(stdout);  // whoever started us is waiting for this line
+    std::optional<goro::net::listener> listening = listen_announced(name, listen_address);
+    if (!listening) return 1;
+    goro::net::listener listener = std::move(*listening);
 
     auto signals = goro::make_chan<int>(1);
     auto status = goro::make_chan<int>(1);
