@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -533,11 +534,17 @@ TEST_CASE("tls: HTTPS through goro::http, server and client") {
             w.write(st ? "hello " + st->server_name + " " + st->negotiated_protocol : std::string("no tls"));
         });
         mux.handle_func("POST /echo", [](http::response_writer& w, http::request& r) { w.write(goro::io::read_all(r.body)); });
-        goro::mutex log_lock;
-        std::vector<std::string> logged;
-        http::server srv{.handler = mux, .read_header_timeout = 10s, .error_log = [&](std::string_view line) {
-                             std::lock_guard hold(log_lock);
-                             logged.emplace_back(line);
+        // The log is shared with the server's connection fibers: one that is
+        // still ending (a handshake that failed as the server closed) may log
+        // after this body has returned, so the log must outlive it.
+        struct error_lines {
+            goro::mutex lock;
+            std::vector<std::string> lines;
+        };
+        auto log = std::make_shared<error_lines>();
+        http::server srv{.handler = mux, .read_header_timeout = 10s, .error_log = [log](std::string_view line) {
+                             std::lock_guard hold(log->lock);
+                             log->lines.emplace_back(line);
                          }};
         auto ln = net::listen("tcp", "127.0.0.1:0");
         const std::string port = port_of(ln);
@@ -571,8 +578,8 @@ TEST_CASE("tls: HTTPS through goro::http, server and client") {
         const std::string reply = goro_test::raw_exchange("127.0.0.1:" + port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
         CHECK(goro_test::status_line(reply) == "HTTP/1.0 400 Bad Request");
         CHECK(goro_test::eventually([&] {
-            std::lock_guard hold(log_lock);
-            for (const std::string& line : logged)
+            std::lock_guard hold(log->lock);
+            for (const std::string& line : log->lines)
                 if (line.find("TLS handshake error") != std::string::npos) return true;
             return false;
         }));
